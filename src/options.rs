@@ -1,0 +1,236 @@
+//! The search command's options, as Splunk passes them in getinfo's
+//! `searchinfo.args`: one `name=value` string each, quotes already stripped
+//! by Splunk, in any order.
+
+use crate::error::{Error, Result};
+
+/// The default wildcard: the ESCU hunt's `ScriptBlockText` condition.
+pub const DEFAULT_PATTERN: &str = "*Get-NetTcpconnection*";
+
+/// The default field that the patterns test.
+pub const DEFAULT_FIELD: &str = "ScriptBlockText";
+
+/// The default fillnull value: `fillnull`'s own default, "0".
+pub const DEFAULT_VALUE: &str = "0";
+
+/// The hunt's 13 BY fields, in the order the ESCU search lists them.
+pub const DEFAULT_BY: [&str; 13] = [
+    "dest",
+    "signature",
+    "signature_id",
+    "user_id",
+    "vendor_product",
+    "EventID",
+    "Guid",
+    "Opcode",
+    "Name",
+    "Path",
+    "ProcessID",
+    "ScriptBlockId",
+    "ScriptBlockText",
+];
+
+/// Every option name the command knows, for error messages.
+pub const OPTION_NAMES: [&str; 4] = ["pattern", "field", "by", "value"];
+
+/// The parsed options of one invocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Wildcards tested against `field`; an event matches when any does.
+    /// Default: `*Get-NetTcpconnection*`.
+    pub patterns: Vec<String>,
+    /// The field the patterns test. Default: `ScriptBlockText`.
+    pub field: String,
+    /// The stats BY fields, in output order. Default: the 13 ESCU fields.
+    pub by: Vec<String>,
+    /// The fillnull value. Default: `0`.
+    pub value: String,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            patterns: vec![DEFAULT_PATTERN.to_string()],
+            field: DEFAULT_FIELD.to_string(),
+            by: DEFAULT_BY.iter().map(|s| s.to_string()).collect(),
+            value: DEFAULT_VALUE.to_string(),
+        }
+    }
+}
+
+impl Options {
+    /// Parses Splunk's argument list. Every argument must be `name=value`
+    /// with a known name; `pattern` may repeat, the others may not.
+    pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<Options> {
+        let mut options = Options::default();
+        let mut patterns = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for arg in args {
+            let arg = arg.as_ref();
+            let Some((name, value)) = arg.split_once('=') else {
+                return Err(unknown(arg));
+            };
+            let name = name.trim();
+            if name != "pattern" {
+                if seen.contains(&name) {
+                    return Err(Error::option(format!(
+                        "option {name} is given more than once; it takes \
+                         one value"
+                    )));
+                }
+                if let Some(known) = OPTION_NAMES.iter().find(|n| **n == name)
+                {
+                    seen.push(known);
+                }
+            }
+            match name {
+                "pattern" => {
+                    if value.is_empty() {
+                        return Err(Error::option(
+                            "option pattern needs a wildcard, such as \
+                             pattern=*Get-NetTcpconnection*",
+                        ));
+                    }
+                    patterns.push(value.to_string());
+                }
+                "field" => options.field = field_name("field", value)?,
+                "by" => options.by = field_list(value)?,
+                "value" => options.value = value.to_string(),
+                _ => return Err(unknown(arg)),
+            }
+        }
+        if !patterns.is_empty() {
+            options.patterns = patterns;
+        }
+        Ok(options)
+    }
+
+    /// The options as `name=value` arguments, the form `parse` reads.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args: Vec<String> = self
+            .patterns
+            .iter()
+            .map(|p| format!("pattern={p}"))
+            .collect();
+        args.push(format!("field={}", self.field));
+        args.push(format!("by={}", self.by.join(",")));
+        args.push(format!("value={}", self.value));
+        args
+    }
+}
+
+/// The error for an argument that is not a known `name=value` option.
+fn unknown(arg: &str) -> Error {
+    let shown: String = arg.chars().take(60).collect();
+    Error::option(format!(
+        "unknown option '{shown}'; valid options are {} (each as \
+         name=value)",
+        OPTION_NAMES.join(", ")
+    ))
+}
+
+/// Checks a single field name: not empty, no comma.
+fn field_name(option: &str, value: &str) -> Result<String> {
+    let name = value.trim();
+    if name.is_empty() {
+        return Err(Error::option(format!(
+            "option {option} needs a field name"
+        )));
+    }
+    if name.contains(',') {
+        return Err(Error::option(format!(
+            "option {option} takes one field name, got '{name}'"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// Parses `f1,f2,...`: at least one name, none empty, none repeated.
+fn field_list(value: &str) -> Result<Vec<String>> {
+    let mut fields: Vec<String> = Vec::new();
+    for item in value.split(',') {
+        let name = item.trim();
+        if name.is_empty() {
+            return Err(Error::option(format!(
+                "option by needs a comma-separated list of field names, \
+                 got '{value}'"
+            )));
+        }
+        if fields.iter().any(|f| f == name) {
+            return Err(Error::option(format!(
+                "option by lists field {name} twice"
+            )));
+        }
+        fields.push(name.to_string());
+    }
+    Ok(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_arguments_give_the_escu_hunt() {
+        let options = Options::parse::<&str>(&[]).unwrap();
+        assert_eq!(options.patterns, vec!["*Get-NetTcpconnection*"]);
+        assert_eq!(options.field, "ScriptBlockText");
+        assert_eq!(options.by.len(), 13);
+        assert_eq!(options.by[0], "dest");
+        assert_eq!(options.by[12], "ScriptBlockText");
+        assert_eq!(options.value, "0");
+    }
+
+    #[test]
+    fn options_in_any_order_and_repeated_patterns() {
+        let options = Options::parse(&[
+            "by=a, b",
+            "pattern=*x*",
+            "value=unknown",
+            "field=text",
+            "pattern=y*",
+        ])
+        .unwrap();
+        assert_eq!(options.patterns, vec!["*x*", "y*"]);
+        assert_eq!(options.by, vec!["a", "b"]);
+        assert_eq!(options.field, "text");
+        assert_eq!(options.value, "unknown");
+        assert_eq!(Options::parse(&options.to_args()).unwrap(), options);
+    }
+
+    #[test]
+    fn values_keep_quotes_spaces_equals_and_unicode() {
+        let options =
+            Options::parse(&["pattern=*a \"b\"=c ж*", "value= x=y "]).unwrap();
+        assert_eq!(options.patterns, vec!["*a \"b\"=c ж*"]);
+        assert_eq!(options.value, " x=y ");
+    }
+
+    #[test]
+    fn unknown_option_names_the_valid_ones() {
+        let err = Options::parse(&["bogus=1"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown option 'bogus=1'; valid options are pattern, field, \
+             by, value (each as name=value)"
+        );
+        let err = Options::parse(&["ScriptBlockText"]).unwrap_err();
+        assert!(err.to_string().starts_with("unknown option"), "{err}");
+    }
+
+    #[test]
+    fn repeated_single_valued_option_is_refused() {
+        let err = Options::parse(&["field=a", "field=b"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "option field is given more than once; it takes one value"
+        );
+    }
+
+    #[test]
+    fn empty_lists_and_names_are_refused() {
+        for bad in ["by=", "by=a,,b", "by=a,a", "field=", "pattern="] {
+            assert!(Options::parse(&[bad]).is_err(), "{bad}");
+        }
+    }
+}

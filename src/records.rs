@@ -1,0 +1,411 @@
+//! The CSV body of an execute chunk, read in place.
+//!
+//! Splunk writes each chunk's body as a self-contained CSV: a header row,
+//! then one record per event, `,` between fields, `"` around fields that
+//! need it (in practice every value that is not plain letters and digits),
+//! doubled `"` inside quotes, raw newlines inside quoted values, records
+//! ended by `\n` (protocol notes §4). Every field `f` has a twin column
+//! `__mv_f`, non-empty only when `f` holds several values.
+//!
+//! The reader never copies the body. For each record it finds where each
+//! field starts and ends (one pass, skipping ahead with `memchr`), and only
+//! the fields the command asks for are ever decoded; a field with doubled
+//! quotes is unescaped into a scratch buffer on demand.
+//!
+//! Accepted beyond what Splunk writes: `\r\n` and a lone `\r` as record
+//! ends, empty lines (skipped), and a stray `"` inside an unquoted field
+//! (kept as data). Refused, with the record number: a record whose number
+//! of fields differs from the header's, a quoted field that never closes,
+//! bytes between a closing quote and the next separator, and a header that
+//! repeats a column the command needs.
+
+use std::ops::Range;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::event::{Event, Field};
+
+/// Where the required fields sit in one chunk's columns.
+#[derive(Debug)]
+struct Columns {
+    /// Column index of each slot's plain column, if the chunk has it.
+    plain: Vec<Option<usize>>,
+    /// Column index of each slot's `__mv_` column, if the chunk has it.
+    mv: Vec<Option<usize>>,
+    /// Number of columns in the header.
+    width: usize,
+}
+
+/// One field's position in the body.
+#[derive(Clone, Debug, Default)]
+struct Span {
+    /// Byte range of the field's content (inside the quotes, if quoted).
+    range: Range<usize>,
+    /// True when the content holds doubled quotes to undo.
+    escaped: bool,
+}
+
+/// Reads the records of one chunk body.
+pub struct Records<'a> {
+    /// The whole body.
+    body: &'a [u8],
+    /// Offset of the next unread byte.
+    pos: usize,
+    /// 1-based chunk number, for errors.
+    chunk: u64,
+    /// Number of records read so far (the header is record 0).
+    record: u64,
+    /// The chunk's column layout.
+    columns: Columns,
+    /// Field spans of the current record, reused.
+    spans: Vec<Span>,
+}
+
+impl<'a> Records<'a> {
+    /// Reads the header row of `body` and maps `names` (the required
+    /// fields, by slot) to its columns. An empty body has no records.
+    pub fn new(chunk: u64, body: &'a [u8], names: &[String]) -> Result<Self> {
+        let mut records = Records {
+            body,
+            pos: 0,
+            chunk,
+            record: 0,
+            columns: Columns {
+                plain: vec![None; names.len()],
+                mv: vec![None; names.len()],
+                width: 0,
+            },
+            spans: Vec::new(),
+        };
+        if !records.next_spans()? {
+            return Ok(records);
+        }
+        records.columns.width = records.spans.len();
+        let mut header = Vec::new();
+        for i in 0..records.spans.len() {
+            header.push(records.decoded(i).into_owned());
+        }
+        for (slot, name) in names.iter().enumerate() {
+            let mv_name = format!("__mv_{name}");
+            records.columns.plain[slot] =
+                records.find(&header, name.as_bytes())?;
+            records.columns.mv[slot] =
+                records.find(&header, mv_name.as_bytes())?;
+        }
+        Ok(records)
+    }
+
+    /// Number of records read so far, the header not counted.
+    pub fn count(&self) -> u64 {
+        self.record
+    }
+
+    /// The column index of `name`, refusing a header that has it twice.
+    fn find(&self, header: &[Vec<u8>], name: &[u8]) -> Result<Option<usize>> {
+        let mut hits = header.iter().enumerate().filter(|(_, h)| *h == name);
+        let first = hits.next().map(|(i, _)| i);
+        if hits.next().is_some() {
+            return Err(self.error(format!(
+                "column {} appears more than once",
+                String::from_utf8_lossy(name)
+            )));
+        }
+        Ok(first)
+    }
+
+    /// Advances to the next record; false when the body is exhausted.
+    pub fn advance(&mut self) -> Result<bool> {
+        self.record += 1;
+        if !self.next_spans()? {
+            self.record -= 1;
+            return Ok(false);
+        }
+        if self.spans.len() != self.columns.width {
+            return Err(self.error(format!(
+                "has {} fields, the header has {}",
+                self.spans.len(),
+                self.columns.width
+            )));
+        }
+        Ok(true)
+    }
+
+    /// An error about the current record.
+    fn error(&self, reason: String) -> Error {
+        Error::new(ErrorKind::Csv {
+            chunk: self.chunk,
+            record: self.record,
+            reason,
+        })
+    }
+
+    /// The content of field `i` of the current record, unescaped.
+    fn decoded(&self, i: usize) -> std::borrow::Cow<'a, [u8]> {
+        let span = &self.spans[i];
+        let raw = &self.body[span.range.clone()];
+        if !span.escaped {
+            return std::borrow::Cow::Borrowed(raw);
+        }
+        let mut out = Vec::with_capacity(raw.len());
+        unescape(raw, &mut out);
+        std::borrow::Cow::Owned(out)
+    }
+
+    /// Field `i` of the current record, unescaped into `scratch` if needed.
+    fn cell<'s>(&'s self, i: usize, scratch: &'s mut Vec<u8>) -> &'s [u8] {
+        let span = &self.spans[i];
+        let raw = &self.body[span.range.clone()];
+        if !span.escaped {
+            return raw;
+        }
+        scratch.clear();
+        unescape(raw, scratch);
+        scratch
+    }
+
+    /// Splits the next non-empty line into field spans. Returns false at
+    /// the end of the body.
+    fn next_spans(&mut self) -> Result<bool> {
+        let body = self.body;
+        loop {
+            match body.get(self.pos) {
+                None => return Ok(false),
+                Some(b'\n') => self.pos += 1,
+                Some(b'\r') => self.pos += 1,
+                Some(_) => break,
+            }
+        }
+        self.spans.clear();
+        let mut pos = self.pos;
+        loop {
+            let (span, next) = if body.get(pos) == Some(&b'"') {
+                self.quoted(pos)?
+            } else {
+                let end = memchr::memchr3(b',', b'\n', b'\r', &body[pos..])
+                    .map_or(body.len(), |n| pos + n);
+                (
+                    Span {
+                        range: pos..end,
+                        escaped: false,
+                    },
+                    end,
+                )
+            };
+            self.spans.push(span);
+            match body.get(next) {
+                Some(b',') => pos = next + 1,
+                Some(b'\r') if body.get(next + 1) == Some(&b'\n') => {
+                    self.pos = next + 2;
+                    return Ok(true);
+                }
+                Some(b'\r' | b'\n') => {
+                    self.pos = next + 1;
+                    return Ok(true);
+                }
+                None => {
+                    self.pos = next;
+                    return Ok(true);
+                }
+                Some(_) => {
+                    return Err(self.error(format!(
+                        "field {} has bytes after its closing quote",
+                        self.spans.len()
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Reads a quoted field starting at the quote at `start`; returns its
+    /// span and the offset just after the closing quote.
+    fn quoted(&self, start: usize) -> Result<(Span, usize)> {
+        let body = self.body;
+        let mut i = start + 1;
+        let mut escaped = false;
+        loop {
+            match memchr::memchr(b'"', &body[i..]) {
+                None => {
+                    return Err(self.error(format!(
+                        "field {} opens a quote at byte {start} of the \
+                         body that never closes",
+                        self.spans.len() + 1
+                    )));
+                }
+                Some(n) => {
+                    i += n;
+                    if body.get(i + 1) == Some(&b'"') {
+                        escaped = true;
+                        i += 2;
+                    } else {
+                        let span = Span {
+                            range: start + 1..i,
+                            escaped,
+                        };
+                        return Ok((span, i + 1));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Event for Records<'_> {
+    fn field<'s>(
+        &'s self,
+        slot: usize,
+        scratch: &'s mut Vec<u8>,
+    ) -> Field<'s> {
+        if let Some(i) = self.columns.mv[slot] {
+            if !self.spans[i].range.is_empty() {
+                return Field::Encoded(self.cell(i, scratch));
+            }
+        }
+        match self.columns.plain[slot] {
+            Some(i) if !self.spans[i].range.is_empty() => {
+                Field::Single(self.cell(i, scratch))
+            }
+            _ => Field::Null,
+        }
+    }
+}
+
+/// Every field of every line of a CSV body, header first, decoded: for
+/// showing a reply to a person.
+pub fn all_rows(body: &[u8]) -> Result<Vec<Vec<Vec<u8>>>> {
+    let mut records = Records::new(0, body, &[])?;
+    let mut rows = Vec::new();
+    if records.columns.width > 0 {
+        rows.push(records.line());
+    }
+    while records.advance()? {
+        rows.push(records.line());
+    }
+    Ok(rows)
+}
+
+impl Records<'_> {
+    /// All fields of the current line, decoded.
+    fn line(&self) -> Vec<Vec<u8>> {
+        (0..self.spans.len())
+            .map(|i| self.decoded(i).into_owned())
+            .collect()
+    }
+}
+
+/// Appends `raw` to `out` with every `""` turned into `"`.
+fn unescape(raw: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < raw.len() {
+        out.push(raw[i]);
+        i += if raw[i] == b'"' { 2 } else { 1 };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn fields(body: &[u8], want: &[&str]) -> Result<Vec<Vec<String>>> {
+        let names = names(want);
+        let mut records = Records::new(1, body, &names)?;
+        let mut out = Vec::new();
+        while records.advance()? {
+            let mut row = Vec::new();
+            for slot in 0..names.len() {
+                let mut scratch = Vec::new();
+                row.push(match records.field(slot, &mut scratch) {
+                    Field::Null => "<null>".to_string(),
+                    Field::Single(v) => {
+                        String::from_utf8_lossy(v).into_owned()
+                    }
+                    Field::Encoded(v) => {
+                        format!("mv:{}", String::from_utf8_lossy(v))
+                    }
+                    Field::List(_) => unreachable!(),
+                });
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn splunk_quoting_and_multivalue_twins() {
+        let body = b"\"_time\",text,\"__mv__time\",\"__mv_text\"\n\
+            \"1380899494\",\"line1\nline \"\"two\"\"\",,\n\
+            \"5\",\"a\nb\",,\"$a$;$b$\"\n";
+        let rows = fields(body, &["text", "_time", "missing"]).unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                vec!["line1\nline \"two\"", "1380899494", "<null>"],
+                vec!["mv:$a$;$b$", "5", "<null>"],
+            ]
+        );
+    }
+
+    #[test]
+    fn line_endings_and_empty_lines() {
+        let body = b"a,b\r\n1,2\r\n\r\n3,4\r5,6";
+        let rows = fields(body, &["b"]).unwrap();
+        assert_eq!(rows, vec![vec!["2"], vec!["4"], vec!["6"]]);
+    }
+
+    #[test]
+    fn empty_cells_are_null_and_empty_body_has_no_records() {
+        assert_eq!(fields(b"a,b\n,x\n", &["a"]).unwrap(), vec![["<null>"]]);
+        assert!(fields(b"", &["a"]).unwrap().is_empty());
+        assert!(fields(b"a,b\n", &["a"]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_and_nul_are_data() {
+        let body = b"a\n\xff\x00z\n";
+        let names = names(&["a"]);
+        let mut records = Records::new(1, body, &names).unwrap();
+        assert!(records.advance().unwrap());
+        let mut scratch = Vec::new();
+        assert_eq!(
+            records.field(0, &mut scratch),
+            Field::Single(b"\xff\x00z")
+        );
+    }
+
+    #[test]
+    fn ragged_records_are_refused() {
+        let err = fields(b"a,b\n1,2\n3\n", &["a"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "chunk 1: CSV record 2: has 1 fields, the header has 2"
+        );
+    }
+
+    #[test]
+    fn unterminated_quote_is_refused() {
+        let err = fields(b"a,b\n1,\"2\n", &["a"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "chunk 1: CSV record 1: field 2 opens a quote at byte 6 of the \
+             body that never closes"
+        );
+    }
+
+    #[test]
+    fn bytes_after_closing_quote_are_refused() {
+        let err = fields(b"a\n\"x\"y\n", &["a"]).unwrap_err();
+        assert!(err.to_string().contains("after its closing quote"));
+    }
+
+    #[test]
+    fn repeated_needed_column_is_refused() {
+        let err = fields(b"a,a\n1,2\n", &["a"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "chunk 1: CSV header row: column a appears more than once"
+        );
+        assert!(fields(b"x,x,a\n1,2,3\n", &["a"]).is_ok());
+    }
+}

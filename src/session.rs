@@ -1,0 +1,358 @@
+//! One conversation with Splunk over the chunked protocol (version 2).
+//!
+//! Splunk starts the program, sends a getinfo chunk, reads the reply, then
+//! sends execute chunks until one says `finished:true`, reading exactly one
+//! reply to each (protocol notes §0). This command is a reporting command:
+//! it answers every intermediate execute chunk with an empty
+//! `{"finished":false}` and the last one with the result rows.
+//!
+//! Ends:
+//!
+//! * stdin closes right after the getinfo reply: a probe process (the
+//!   search optimizer asks getinfo only); a normal end.
+//! * stdin closes between chunks before `finished:true`: Splunk cancelled
+//!   the search; a normal end, logged.
+//! * anything malformed: an error reply when one can still be written
+//!   (`finished:true`, `error`, and the same text as an ERROR inspector
+//!   message), one line on stderr, exit status 1.
+
+use std::io::{BufRead, Write};
+
+use log::{debug, info, warn};
+
+use crate::chunk::{write_chunk, ChunkReader};
+use crate::error::{Error, ErrorKind, Result};
+use crate::metadata::{parse_request, Reply, Request};
+use crate::options::Options;
+use crate::output;
+use crate::records::Records;
+use crate::search::{columns, Search};
+
+/// Serves one Splunk conversation from `input` to `output`. Returns `Ok`
+/// on a normal end. On an error the error reply has already been written
+/// (when the output still worked) and the error is returned for the exit
+/// status and the log.
+pub fn serve<R: BufRead, W: Write>(input: R, mut output: W) -> Result<()> {
+    let mut reader = ChunkReader::new(input);
+    match converse(&mut reader, &mut output) {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_broken_pipe() => Err(e),
+        Err(e) => {
+            let reply = Reply::fatal(&e.to_string());
+            if let Err(write_error) =
+                write_chunk(&mut output, &reply.to_json(), b"")
+            {
+                debug!("could not send the error reply: {write_error}");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The protocol itself: getinfo, then execute chunks.
+fn converse<R: BufRead, W: Write>(
+    reader: &mut ChunkReader<R>,
+    output: &mut W,
+) -> Result<()> {
+    let Some(options) = getinfo(reader, output)? else {
+        return Ok(());
+    };
+    let mut search = Search::new(&options);
+    let names = search.layout().names.clone();
+
+    loop {
+        let Some(chunk) = reader.read_chunk()? else {
+            let chunks = reader.chunks_read();
+            if chunks == 1 {
+                debug!("stdin closed after getinfo: a getinfo probe");
+            } else {
+                info!(
+                    "stdin closed after {chunks} chunks without a final \
+                     chunk: the search was cancelled; no rows sent"
+                );
+            }
+            return Ok(());
+        };
+        let number = chunk.number;
+        let finished = match parse_request(number, chunk.metadata)? {
+            Request::Execute { finished } => finished,
+            Request::GetInfo(_) => {
+                return Err(Error::new(ErrorKind::Sequence {
+                    chunk: number,
+                    reason: "a second getinfo request; expected execute"
+                        .to_string(),
+                }));
+            }
+        };
+        let before = search.counters();
+        feed(&mut search, number, chunk.body, &names)?;
+        let after = search.counters();
+        debug!(
+            "chunk {number}: {} events, {} matched, {} groups held",
+            after.events - before.events,
+            after.matched - before.matched,
+            search.groups()
+        );
+        if !finished {
+            write_chunk(output, &Reply::execute(false).to_json(), b"")?;
+            continue;
+        }
+        return finish(search, &options, output);
+    }
+}
+
+/// Reads and answers the getinfo request. Returns the options, or `None`
+/// when the stream ended before any chunk.
+fn getinfo<R: BufRead, W: Write>(
+    reader: &mut ChunkReader<R>,
+    output: &mut W,
+) -> Result<Option<Options>> {
+    let Some(chunk) = reader.read_chunk()? else {
+        info!("stdin closed before any request; nothing to do");
+        return Ok(None);
+    };
+    let number = chunk.number;
+    let info = match parse_request(number, chunk.metadata)? {
+        Request::GetInfo(info) => info,
+        Request::Execute { .. } => {
+            return Err(Error::new(ErrorKind::Sequence {
+                chunk: number,
+                reason: "an execute request before getinfo".to_string(),
+            }));
+        }
+    };
+    if !chunk.body.is_empty() {
+        warn!("getinfo carried a {}-byte body; ignored", chunk.body.len());
+    }
+    info!(
+        "getinfo: splunk {}, search id {}, {} arguments",
+        info.splunk_version.as_deref().unwrap_or("(unknown)"),
+        info.sid.as_deref().unwrap_or("(none)"),
+        info.args.len()
+    );
+    let options = Options::parse(&info.args)?;
+    debug!("options: {:?}", options.to_args());
+
+    let layout = Search::new(&options).layout().clone();
+    let reply = Reply {
+        command_type: Some("reporting"),
+        required_fields: layout.names,
+        ..Reply::default()
+    };
+    write_chunk(output, &reply.to_json(), b"")?;
+    Ok(Some(options))
+}
+
+/// Offers every record of one chunk body to the search.
+fn feed(
+    search: &mut Search,
+    chunk: u64,
+    body: &[u8],
+    names: &[String],
+) -> Result<()> {
+    let mut records = Records::new(chunk, body, names)?;
+    while records.advance()? {
+        if let Err(bad) = search.offer(&records) {
+            return Err(Error::new(ErrorKind::Csv {
+                chunk,
+                record: records.count(),
+                reason: format!(
+                    "field {}: the __mv_ cell is not in $value$;$value$ \
+                     form (byte {})",
+                    names[bad.slot], bad.error.offset
+                ),
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// Answers the last execute chunk with the result rows.
+fn finish<W: Write>(
+    search: Search,
+    options: &Options,
+    output: &mut W,
+) -> Result<()> {
+    let (outcome, counters) = search.finish();
+    info!(
+        "{} events, {} matched, {} rows",
+        counters.events,
+        counters.matched,
+        outcome.rows.len()
+    );
+    let mut reply = Reply::execute(true);
+    if !outcome.absent.is_empty() && counters.matched > 0 {
+        let text = absent_message(&outcome.absent, counters.matched);
+        info!("{text}");
+        reply.messages.push(("WARN", text));
+    }
+    let mut body = Vec::new();
+    if !outcome.rows.is_empty() {
+        output::write_csv(
+            &columns(&options.by),
+            outcome.rows.iter().map(output::cells),
+            &mut body,
+        );
+    }
+    write_chunk(output, &reply.to_json(), &body)?;
+    Ok(())
+}
+
+/// The sentence that explains an empty result caused by BY fields that no
+/// matching event has.
+pub fn absent_message(absent: &[String], matched: u64) -> String {
+    let (noun, verb) = if absent.len() == 1 {
+        ("field", "it")
+    } else {
+        ("fields", "them")
+    };
+    format!(
+        "{matched} events matched, but no matching event has the BY \
+         {noun} {}; fillnull does not create {verb}, so stats returned no \
+         rows (leave {verb} out with by=...)",
+        absent.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(metadata: &str, body: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_chunk(&mut out, metadata.as_bytes(), body.as_bytes()).unwrap();
+        out
+    }
+
+    fn getinfo(args: &[&str]) -> Vec<u8> {
+        let args: Vec<String> =
+            args.iter().map(|a| format!("{a:?}")).collect();
+        chunk(
+            &format!(
+                r#"{{"action":"getinfo","searchinfo":{{"args":[{}],"session_key":"KEY-123"}}}}"#,
+                args.join(",")
+            ),
+            "",
+        )
+    }
+
+    fn replies(stream: &[u8]) -> (Result<()>, Vec<(String, String)>) {
+        let mut out = Vec::new();
+        let result = serve(stream, &mut out);
+        let mut reader = ChunkReader::new(&out[..]);
+        let mut replies = Vec::new();
+        while let Some(c) = reader.read_chunk().unwrap() {
+            replies.push((
+                String::from_utf8(c.metadata.to_vec()).unwrap(),
+                String::from_utf8(c.body.to_vec()).unwrap(),
+            ));
+        }
+        (result, replies)
+    }
+
+    const EXECUTE: &str = r#"{"action":"execute","finished":false}"#;
+    const FINISHED: &str = r#"{"action":"execute","finished":true}"#;
+
+    #[test]
+    fn reporting_conversation() {
+        let mut stream = getinfo(&["field=t", "by=h"]);
+        stream.extend(chunk(EXECUTE, "t,h,_time\nGet-NetTcpConnection,a,5\n"));
+        stream.extend(chunk(EXECUTE, ""));
+        stream.extend(chunk(EXECUTE, "h,\"_time\",t\n"));
+        stream.extend(chunk(
+            FINISHED,
+            "_time,t,h,__mv_h\n3,x get-nettcpconnection,\"a\nb\",$a$;$b$\n",
+        ));
+        let (result, replies) = replies(&stream);
+        result.unwrap();
+        assert_eq!(
+            replies,
+            vec![
+                (
+                    r#"{"required_fields":["t","h","_time"],"type":"reporting"}"#
+                        .to_string(),
+                    String::new()
+                ),
+                (r#"{"finished":false}"#.to_string(), String::new()),
+                (r#"{"finished":false}"#.to_string(), String::new()),
+                (r#"{"finished":false}"#.to_string(), String::new()),
+                (
+                    r#"{"finished":true}"#.to_string(),
+                    "h,count,firstTime,lastTime\na,2,3,5\nb,1,3,3\n"
+                        .to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn probe_ends_after_getinfo() {
+        let (result, replies) = replies(&getinfo(&[]));
+        result.unwrap();
+        assert_eq!(replies.len(), 1);
+        assert!(replies[0].0.contains("\"ScriptBlockText\""));
+    }
+
+    #[test]
+    fn unknown_option_is_an_error_reply() {
+        let mut stream = getinfo(&["bogus=1"]);
+        stream.extend(chunk(FINISHED, ""));
+        let (result, replies) = replies(&stream);
+        let err = result.unwrap_err().to_string();
+        assert!(err.starts_with("unknown option 'bogus=1'"), "{err}");
+        assert_eq!(replies.len(), 1);
+        assert!(replies[0].0.contains(r#""finished":true"#));
+        assert!(replies[0].0.contains(r#"["ERROR","unknown option"#));
+    }
+
+    #[test]
+    fn truncated_body_is_an_error_reply() {
+        let mut stream = getinfo(&[]);
+        stream.extend(b"chunked 1.0,37,100\n");
+        stream.extend(EXECUTE.as_bytes());
+        stream.extend(b"ScriptBlockText\n");
+        let (result, replies) = replies(&stream);
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "chunk 2: the stream ended inside the body (16 of 100 bytes \
+             arrived)"
+        );
+        assert!(replies[1].0.contains("the stream ended inside the body"));
+    }
+
+    #[test]
+    fn execute_before_getinfo_and_second_getinfo() {
+        let (result, _) = replies(&chunk(EXECUTE, ""));
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "chunk 1: an execute request before getinfo"
+        );
+        let mut stream = getinfo(&[]);
+        stream.extend(getinfo(&[]));
+        let (result, _) = replies(&stream);
+        assert!(result.unwrap_err().to_string().contains("second getinfo"));
+    }
+
+    #[test]
+    fn absent_field_warns() {
+        let mut stream = getinfo(&["field=t", "by=t,Path"]);
+        stream.extend(chunk(FINISHED, "t,_time\nget-nettcpconnection,1\n"));
+        let (result, replies) = replies(&stream);
+        result.unwrap();
+        assert_eq!(replies[1].1, "");
+        assert!(replies[1].0.contains(
+            "no matching event has the BY field Path; fillnull does not \
+             create it"
+        ));
+    }
+
+    #[test]
+    fn session_key_never_reaches_the_output() {
+        let mut stream = getinfo(&["nonsense"]);
+        stream.extend(chunk(FINISHED, ""));
+        let mut out = Vec::new();
+        let err = serve(&stream[..], &mut out).unwrap_err();
+        assert!(!String::from_utf8_lossy(&out).contains("KEY-123"));
+        assert!(!err.to_string().contains("KEY-123"));
+    }
+}

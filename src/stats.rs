@@ -1,0 +1,457 @@
+//! `fillnull` followed by `stats count min(_time) max(_time) BY ...`.
+//!
+//! The two run as one. A bare `fillnull` fills a null field only when some
+//! event of the result set has that field ("fillnull without a field list
+//! fills only fields present in some result", SPL reference), so it can only
+//! be decided once the whole set is known. The table therefore keeps its
+//! groups with nulls as nulls and remembers which BY fields were ever seen
+//! with a value. `finish` then fills, drops the groups that still have a
+//! null (stats puts an event with a null BY field in no group), merges the
+//! groups that filling made equal, and sorts.
+//!
+//! These partial groups are exactly what a map phase can send to a reduce
+//! phase: `merge` adds one partial group to a table, and the same `finish`
+//! gives the same rows.
+//!
+//! State is one entry per distinct BY tuple, never per event.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::order::{self, Key};
+
+/// A `_time` value kept as a group's min or max: its text, and its number
+/// parsed once.
+#[derive(Clone, Debug)]
+struct Extreme {
+    /// The number the text spells, if any.
+    number: Option<f64>,
+    /// The original text, returned as is.
+    text: Box<[u8]>,
+}
+
+impl Extreme {
+    /// The extreme for `text`.
+    fn new(text: &[u8]) -> Extreme {
+        Extreme {
+            number: order::number(text),
+            text: text.into(),
+        }
+    }
+
+    /// The sort key of this value.
+    fn key(&self) -> Key<'_> {
+        Key::with_number(self.number, &self.text)
+    }
+}
+
+/// The aggregates of one group.
+#[derive(Clone, Debug, Default)]
+pub struct Aggregate {
+    /// Number of events (one per value combination) in the group.
+    count: u64,
+    /// The smallest `_time`, if any event had one.
+    min: Option<Extreme>,
+    /// The largest `_time`, if any event had one.
+    max: Option<Extreme>,
+}
+
+impl Aggregate {
+    /// Folds one more `_time` value (or none) and a count into the group.
+    fn add(&mut self, count: u64, min: Option<&[u8]>, max: Option<&[u8]>) {
+        self.count += count;
+        if let Some(t) = min {
+            let t = Extreme::new(t);
+            if self.min.as_ref().map_or(true, |m| t.key() < m.key()) {
+                self.min = Some(t);
+            }
+        }
+        if let Some(t) = max {
+            let t = Extreme::new(t);
+            if self.max.as_ref().map_or(true, |m| t.key() > m.key()) {
+                self.max = Some(t);
+            }
+        }
+    }
+
+    /// Folds another group's aggregates into this one.
+    fn absorb(&mut self, other: Aggregate) {
+        self.count += other.count;
+        if let Some(t) = other.min {
+            if self.min.as_ref().map_or(true, |m| t.key() < m.key()) {
+                self.min = Some(t);
+            }
+        }
+        if let Some(t) = other.max {
+            if self.max.as_ref().map_or(true, |m| t.key() > m.key()) {
+                self.max = Some(t);
+            }
+        }
+    }
+}
+
+/// One result row: the BY values, then count, firstTime, lastTime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// The BY values, in BY order.
+    pub values: Vec<Box<[u8]>>,
+    /// `count`.
+    pub count: u64,
+    /// `firstTime`: the text of `min(_time)`, empty if no event had one.
+    pub first: Box<[u8]>,
+    /// `lastTime`: the text of `max(_time)`, empty if no event had one.
+    pub last: Box<[u8]>,
+}
+
+/// A partial group, as a map phase emits it: BY values with nulls kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partial {
+    /// The BY values, `None` where the field was null.
+    pub values: Vec<Option<Box<[u8]>>>,
+    /// Events in the group.
+    pub count: u64,
+    /// The smallest `_time`, if any.
+    pub min: Option<Box<[u8]>>,
+    /// The largest `_time`, if any.
+    pub max: Option<Box<[u8]>>,
+}
+
+/// What `finish` found besides the rows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The rows, sorted.
+    pub rows: Vec<Row>,
+    /// BY fields that no event had, so that fillnull did not create them
+    /// and stats dropped every event.
+    pub absent: Vec<String>,
+    /// Group memberships dropped because of `absent` fields.
+    pub dropped: u64,
+}
+
+/// The groups of one search, with nulls not yet filled.
+#[derive(Debug)]
+pub struct Stats {
+    /// The BY field names, in order.
+    by: Vec<String>,
+    /// Group key (encoded BY tuple) to aggregates.
+    groups: HashMap<Box<[u8]>, Aggregate>,
+    /// For each BY field: seen with a value in some event.
+    present: Vec<bool>,
+    /// Reused key buffer.
+    key: Vec<u8>,
+}
+
+impl Stats {
+    /// An empty table over the BY fields `by`.
+    pub fn new(by: &[String]) -> Stats {
+        Stats {
+            by: by.to_vec(),
+            groups: HashMap::new(),
+            present: vec![false; by.len()],
+            key: Vec::new(),
+        }
+    }
+
+    /// Number of groups held.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// True when no group is held.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Adds one event. `values[i]` lists the ranges in `arena` of BY field
+    /// i's values (empty = null); the event joins one group per combination
+    /// of values, a repeated value counting once per occurrence
+    /// (`dedup_splitvals` defaults to false).
+    pub fn add_event(
+        &mut self,
+        arena: &[u8],
+        values: &[Vec<Range<usize>>],
+        time: Option<&[u8]>,
+    ) {
+        for (present, list) in self.present.iter_mut().zip(values) {
+            *present |= !list.is_empty();
+        }
+        let mut choice = vec![0usize; values.len()];
+        loop {
+            self.key.clear();
+            for (list, &c) in values.iter().zip(&choice) {
+                push_key_part(
+                    &mut self.key,
+                    list.get(c).map(|r| &arena[r.clone()]),
+                );
+            }
+            self.bump(1, time, time);
+
+            let mut i = values.len();
+            loop {
+                if i == 0 {
+                    return;
+                }
+                i -= 1;
+                choice[i] += 1;
+                if choice[i] < values[i].len() {
+                    break;
+                }
+                choice[i] = 0;
+            }
+        }
+    }
+
+    /// Adds one partial group (from a map phase).
+    pub fn merge(&mut self, partial: &Partial) {
+        self.key.clear();
+        for (present, value) in self.present.iter_mut().zip(&partial.values) {
+            *present |= value.is_some();
+            push_key_part(&mut self.key, value.as_deref());
+        }
+        self.bump(
+            partial.count,
+            partial.min.as_deref(),
+            partial.max.as_deref(),
+        );
+    }
+
+    /// Adds `count` and the times to the group of the key in `self.key`.
+    fn bump(&mut self, count: u64, min: Option<&[u8]>, max: Option<&[u8]>) {
+        if let Some(aggregate) = self.groups.get_mut(self.key.as_slice()) {
+            aggregate.add(count, min, max);
+            return;
+        }
+        let mut aggregate = Aggregate::default();
+        aggregate.add(count, min, max);
+        self.groups.insert(self.key.as_slice().into(), aggregate);
+    }
+
+    /// The groups with nulls kept, in no particular order (for a map
+    /// phase).
+    pub fn partials(&self) -> impl Iterator<Item = Partial> + '_ {
+        self.groups.iter().map(|(key, aggregate)| Partial {
+            values: decode_key(key),
+            count: aggregate.count,
+            min: aggregate.min.as_ref().map(|m| m.text.clone()),
+            max: aggregate.max.as_ref().map(|m| m.text.clone()),
+        })
+    }
+
+    /// Fills nulls with `fill` where the field is present somewhere, drops
+    /// the groups with a field present nowhere, merges, and sorts.
+    pub fn finish(self, fill: &[u8]) -> Outcome {
+        let absent: Vec<String> = self
+            .by
+            .iter()
+            .zip(&self.present)
+            .filter(|(_, present)| !**present)
+            .map(|(name, _)| name.clone())
+            .collect();
+        let mut outcome = Outcome {
+            absent,
+            ..Outcome::default()
+        };
+        if !outcome.absent.is_empty() {
+            outcome.dropped = self.groups.values().map(|a| a.count).sum();
+            return outcome;
+        }
+
+        let mut filled: HashMap<Vec<Box<[u8]>>, Aggregate> = HashMap::new();
+        for (key, aggregate) in self.groups {
+            let values: Vec<Box<[u8]>> = decode_key(&key)
+                .into_iter()
+                .map(|v| v.unwrap_or_else(|| fill.into()))
+                .collect();
+            filled.entry(values).or_default().absorb(aggregate);
+        }
+
+        let mut rows: Vec<Row> = filled
+            .into_iter()
+            .map(|(values, aggregate)| Row {
+                values,
+                count: aggregate.count,
+                first: aggregate.min.map_or_else(Default::default, |m| m.text),
+                last: aggregate.max.map_or_else(Default::default, |m| m.text),
+            })
+            .collect();
+        sort_rows(&mut rows);
+        outcome.rows = rows;
+        outcome
+    }
+}
+
+/// Sorts rows by their BY tuple, field by field, in the total order.
+pub fn sort_rows(rows: &mut [Row]) {
+    rows.sort_by(|a, b| {
+        for (x, y) in a.values.iter().zip(&b.values) {
+            let ordering = order::compare(x, y);
+            if ordering.is_ne() {
+                return ordering;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+}
+
+/// Appends one BY value (or null) to an encoded group key: a 0 byte for
+/// null, or a 1 byte, the length as 4 little-endian bytes, and the value.
+fn push_key_part(key: &mut Vec<u8>, value: Option<&[u8]>) {
+    match value {
+        None => key.push(0),
+        Some(v) => {
+            key.push(1);
+            key.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            key.extend_from_slice(v);
+        }
+    }
+}
+
+/// Decodes a group key made by `push_key_part`.
+fn decode_key(mut key: &[u8]) -> Vec<Option<Box<[u8]>>> {
+    let mut values = Vec::new();
+    while let Some((&tag, rest)) = key.split_first() {
+        if tag == 0 {
+            values.push(None);
+            key = rest;
+            continue;
+        }
+        let (len, rest) = rest.split_at(4);
+        let len =
+            u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+        values.push(Some(rest[..len].into()));
+        key = &rest[len..];
+    }
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds an event from per-field value lists.
+    fn add(stats: &mut Stats, fields: &[&[&str]], time: Option<&str>) {
+        let mut arena = Vec::new();
+        let mut values = Vec::new();
+        for list in fields {
+            let mut ranges = Vec::new();
+            for v in *list {
+                let start = arena.len();
+                arena.extend_from_slice(v.as_bytes());
+                ranges.push(start..arena.len());
+            }
+            values.push(ranges);
+        }
+        stats.add_event(&arena, &values, time.map(str::as_bytes));
+    }
+
+    fn by(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn show(rows: &[Row]) -> Vec<String> {
+        rows.iter()
+            .map(|r| {
+                let mut cells: Vec<String> = r
+                    .values
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .collect();
+                cells.push(r.count.to_string());
+                cells.push(String::from_utf8_lossy(&r.first).into_owned());
+                cells.push(String::from_utf8_lossy(&r.last).into_owned());
+                cells.join("|")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn count_min_max_per_group() {
+        let mut stats = Stats::new(&by(&["h"]));
+        add(&mut stats, &[&["a"]], Some("1651498781.710158"));
+        add(&mut stats, &[&["a"]], Some("1651495181.710158"));
+        add(&mut stats, &[&["a"]], Some("1651495181.999"));
+        add(&mut stats, &[&["b"]], Some("9"));
+        add(&mut stats, &[&["b"]], Some("10"));
+        let outcome = stats.finish(b"0");
+        assert_eq!(
+            show(&outcome.rows),
+            vec!["a|3|1651495181.710158|1651498781.710158", "b|2|9|10"]
+        );
+    }
+
+    #[test]
+    fn fillnull_fills_fields_present_somewhere() {
+        let mut stats = Stats::new(&by(&["h", "Path"]));
+        add(&mut stats, &[&["x"], &[]], Some("1"));
+        add(&mut stats, &[&["x"], &["C:\\a.ps1"]], Some("2"));
+        add(&mut stats, &[&["x"], &["0"]], Some("3"));
+        let outcome = stats.finish(b"0");
+        // The filled null and the real "0" land in the same group.
+        assert_eq!(
+            show(&outcome.rows),
+            vec!["x|0|2|1|3", "x|C:\\a.ps1|1|2|2"]
+        );
+        assert!(outcome.absent.is_empty());
+    }
+
+    #[test]
+    fn field_absent_everywhere_drops_every_event() {
+        let mut stats = Stats::new(&by(&["h", "Path"]));
+        add(&mut stats, &[&["x"], &[]], Some("1"));
+        add(&mut stats, &[&["y"], &[]], Some("2"));
+        let outcome = stats.finish(b"0");
+        assert!(outcome.rows.is_empty());
+        assert_eq!(outcome.absent, vec!["Path"]);
+        assert_eq!(outcome.dropped, 2);
+    }
+
+    #[test]
+    fn multivalue_by_fields_cross_product_with_repeats() {
+        let mut stats = Stats::new(&by(&["a", "b"]));
+        add(&mut stats, &[&["1", "2", "1"], &["x", "y"]], Some("5"));
+        let outcome = stats.finish(b"0");
+        assert_eq!(
+            show(&outcome.rows),
+            vec!["1|x|2|5|5", "1|y|2|5|5", "2|x|1|5|5", "2|y|1|5|5"]
+        );
+    }
+
+    #[test]
+    fn rows_sort_numbers_first_then_bytes() {
+        let mut stats = Stats::new(&by(&["p"]));
+        for v in ["1a", "10", "2", "5336", "812", "B", "a"] {
+            add(&mut stats, &[&[v]], None);
+        }
+        let outcome = stats.finish(b"0");
+        let first: Vec<String> = show(&outcome.rows)
+            .iter()
+            .map(|r| r[..r.find('|').unwrap()].to_string())
+            .collect();
+        assert_eq!(first, vec!["2", "10", "812", "5336", "1a", "B", "a"]);
+        assert_eq!(show(&outcome.rows)[0], "2|1||");
+    }
+
+    #[test]
+    fn merged_partials_equal_a_single_table() {
+        let events: Vec<(Vec<&[&str]>, &str)> = vec![
+            (vec![&["a"], &[]], "3"),
+            (vec![&["a"], &["p"]], "1"),
+            (vec![&["b", "a"], &["0"]], "2"),
+            (vec![&["a"], &[]], "7"),
+        ];
+        let names = by(&["h", "Path"]);
+        let mut whole = Stats::new(&names);
+        let mut left = Stats::new(&names);
+        let mut right = Stats::new(&names);
+        for (i, (fields, time)) in events.iter().enumerate() {
+            add(&mut whole, fields, Some(time));
+            let side = if i % 2 == 0 { &mut left } else { &mut right };
+            add(side, fields, Some(time));
+        }
+        let mut reduce = Stats::new(&names);
+        for partial in left.partials().chain(right.partials()) {
+            reduce.merge(&partial);
+        }
+        assert_eq!(reduce.finish(b"0"), whole.finish(b"0"));
+    }
+}
