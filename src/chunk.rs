@@ -27,6 +27,10 @@ const MAX_HEADER_BYTES: usize = 128;
 /// absurd lengths from becoming allocations.
 pub const DEFAULT_MAX_CHUNK_BYTES: u64 = 1 << 30;
 
+/// The first allocation for a chunk part, when the reused buffer is
+/// smaller: 64 KiB. Larger parts grow by doubling as their bytes arrive.
+const FIRST_RESERVE: usize = 1 << 16;
+
 /// One chunk as read from the stream. The body borrows the reader's buffer,
 /// which is reused for the next chunk.
 #[derive(Debug)]
@@ -191,8 +195,8 @@ fn read_part<R: BufRead>(
 ) -> Result<()> {
     buf.clear();
     let len = len as usize;
-    buf.reserve(len);
     while buf.len() < len {
+        grow(buf, len);
         let available = fill(input)?;
         if available.is_empty() {
             return Err(Error::new(ErrorKind::Truncated {
@@ -207,6 +211,18 @@ fn read_part<R: BufRead>(
         input.consume(take);
     }
     Ok(())
+}
+
+/// Makes room in `buf` for more of a part `len` bytes long, at most
+/// doubling what has arrived so far (and at least `FIRST_RESERVE` bytes).
+/// A header that declares a gigabyte and then sends nothing costs a small
+/// buffer, not a gigabyte: memory follows the bytes that really arrive.
+fn grow(buf: &mut Vec<u8>, len: usize) {
+    if buf.capacity() > buf.len() {
+        return;
+    }
+    let more = buf.len().max(FIRST_RESERVE).min(len - buf.len());
+    buf.reserve_exact(more);
 }
 
 /// Parses `chunked 1.0,<m>,<b>\n`, accepting the spaces the SDK's reader

@@ -141,6 +141,7 @@ fn parse(argv: &[String]) -> Result<Command> {
 /// Runs the program with `argv` (without the program name) and returns its
 /// exit status.
 pub fn main(argv: &[String]) -> i32 {
+    crate::fault::install_panic_hook();
     let Some(first) = argv.first() else {
         crate::logger::init(LevelFilter::Info);
         return serve();
@@ -173,11 +174,26 @@ pub fn main(argv: &[String]) -> i32 {
     }
 }
 
-/// Protocol mode: serve Splunk on stdin and stdout.
+/// Protocol mode: serve Splunk on stdin and stdout. SIGTERM ends it with
+/// status 0 and a log line; a panic still gets Splunk an error reply and
+/// ends it with status 1.
 fn serve() -> i32 {
+    crate::fault::exit_on_sigterm();
     let stdin = std::io::stdin().lock();
-    let stdout = std::io::stdout().lock();
-    match crate::session::serve(stdin, stdout) {
+    let mut stdout = std::io::stdout().lock();
+    let served =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::session::serve(stdin, &mut stdout)
+        }));
+    let Ok(result) = served else {
+        let text = crate::fault::panic_message();
+        let reply = crate::metadata::Reply::fatal(&text).to_json();
+        if let Err(e) = crate::chunk::write_chunk(&mut stdout, &reply, b"") {
+            log::debug!("could not send the error reply: {e}");
+        }
+        return 1;
+    };
+    match result {
         Ok(()) => 0,
         Err(e) if e.is_broken_pipe() => {
             log::info!("Splunk closed the output pipe; stopping");

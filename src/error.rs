@@ -75,6 +75,17 @@ pub enum ErrorKind {
         /// What was wrong with the record.
         reason: String,
     },
+    /// The stats table reached a limit: more groups than `max_groups`, or
+    /// a count past 64 bits.
+    Limit {
+        /// 1-based number of the chunk in the stream; 0 offline.
+        chunk: u64,
+        /// 1-based record number in that chunk's body (offline: the event
+        /// number).
+        record: u64,
+        /// Which limit.
+        limit: crate::stats::Limit,
+    },
     /// An offline input file could not be used.
     Input {
         /// The file's path as given.
@@ -150,11 +161,21 @@ impl fmt::Display for Error {
                 part,
                 expected,
                 got,
-            } => write!(
-                f,
-                "chunk {chunk}: the stream ended inside the {part} \
-                 ({got} of {expected} bytes arrived)"
-            ),
+            } => {
+                if *part == "header" {
+                    // A header line has no declared length.
+                    return write!(
+                        f,
+                        "chunk {chunk}: the stream ended inside the header \
+                         line, after {got} bytes"
+                    );
+                }
+                write!(
+                    f,
+                    "chunk {chunk}: the stream ended inside the {part} \
+                     ({got} of {expected} bytes arrived)"
+                )
+            }
             ErrorKind::ChunkTooLarge {
                 chunk,
                 declared,
@@ -180,6 +201,31 @@ impl fmt::Display for Error {
                     write!(f, "chunk {chunk}: CSV header row: {reason}")
                 } else {
                     write!(f, "chunk {chunk}: CSV record {record}: {reason}")
+                }
+            }
+            ErrorKind::Limit {
+                chunk,
+                record,
+                limit,
+            } => {
+                if *chunk == 0 {
+                    write!(f, "event {record}: ")?;
+                } else {
+                    write!(f, "chunk {chunk}: CSV record {record}: ")?;
+                }
+                match limit {
+                    crate::stats::Limit::Groups { limit } => write!(
+                        f,
+                        "stats would hold more than {limit} groups, the \
+                         limit set by option max_groups; narrow the search \
+                         or the BY fields, or raise max_groups"
+                    ),
+                    crate::stats::Limit::Count => write!(
+                        f,
+                        "the multivalue BY fields of this event repeat \
+                         values so often that count would pass \
+                         18446744073709551615"
+                    ),
                 }
             }
             ErrorKind::Input { path, reason } => {

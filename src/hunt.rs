@@ -5,10 +5,10 @@
 //! [`Search`] the Splunk command runs, and renders `firstTime`/`lastTime`
 //! as `security_content_ctime` does.
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::input;
 use crate::options::Options;
-use crate::search::{columns, Counters, Search};
+use crate::search::{columns, Counters, Rejected, Search};
 use crate::stats::Outcome;
 use crate::time;
 use crate::winevent::{extract, split_events, WinEvent};
@@ -59,10 +59,17 @@ pub fn run(paths: &[String], options: &Options) -> Result<Report> {
 
     let mut search = Search::new(options);
     let names = search.layout().names.clone();
-    for event in &kept {
+    for (i, event) in kept.iter().enumerate() {
         // Extracted events hold split values only, never `__mv_` cells, so
-        // no decoding error can occur here.
-        let _ = search.offer(&event.slots(&names));
+        // no decoding error can occur here; a stats limit can.
+        if let Err(Rejected::Limit(limit)) = search.offer(&event.slots(&names))
+        {
+            return Err(Error::new(ErrorKind::Limit {
+                chunk: 0,
+                record: i as u64 + 1,
+                limit,
+            }));
+        }
     }
     let (outcome, counters) = search.finish();
     report.counters = counters;

@@ -2,7 +2,9 @@
 //! `searchinfo.args`: one `name=value` string each, quotes already stripped
 //! by Splunk, in any order.
 
+use crate::chunk::DEFAULT_MAX_CHUNK_BYTES;
 use crate::error::{Error, Result};
+use crate::stats::DEFAULT_MAX_GROUPS;
 
 /// The default wildcard: the ESCU hunt's `ScriptBlockText` condition.
 pub const DEFAULT_PATTERN: &str = "*Get-NetTcpconnection*";
@@ -31,7 +33,14 @@ pub const DEFAULT_BY: [&str; 13] = [
 ];
 
 /// Every option name the command knows, for error messages.
-pub const OPTION_NAMES: [&str; 4] = ["pattern", "field", "by", "value"];
+pub const OPTION_NAMES: [&str; 6] = [
+    "pattern",
+    "field",
+    "by",
+    "value",
+    "max_chunk_bytes",
+    "max_groups",
+];
 
 /// The parsed options of one invocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +54,13 @@ pub struct Options {
     pub by: Vec<String>,
     /// The fillnull value. Default: `0`.
     pub value: String,
+    /// Largest metadata plus body accepted in one execute chunk, in bytes.
+    /// Default: `DEFAULT_MAX_CHUNK_BYTES` (1 GiB). The getinfo chunk that
+    /// carries this option is always read under the default.
+    pub max_chunk_bytes: u64,
+    /// Most stats groups held at once. Default: `DEFAULT_MAX_GROUPS`
+    /// (1,000,000, Splunk's `max_keymap_rows`).
+    pub max_groups: usize,
 }
 
 impl Default for Options {
@@ -54,6 +70,8 @@ impl Default for Options {
             field: DEFAULT_FIELD.to_string(),
             by: DEFAULT_BY.iter().map(|s| s.to_string()).collect(),
             value: DEFAULT_VALUE.to_string(),
+            max_chunk_bytes: DEFAULT_MAX_CHUNK_BYTES,
+            max_groups: DEFAULT_MAX_GROUPS,
         }
     }
 }
@@ -96,6 +114,12 @@ impl Options {
                 "field" => options.field = field_name("field", value)?,
                 "by" => options.by = field_list(value)?,
                 "value" => options.value = value.to_string(),
+                "max_chunk_bytes" => {
+                    options.max_chunk_bytes = limit(name, value, "bytes")?
+                }
+                "max_groups" => {
+                    options.max_groups = limit(name, value, "groups")?
+                }
                 _ => return Err(unknown(arg)),
             }
         }
@@ -115,6 +139,12 @@ impl Options {
         args.push(format!("field={}", self.field));
         args.push(format!("by={}", self.by.join(",")));
         args.push(format!("value={}", self.value));
+        if self.max_chunk_bytes != DEFAULT_MAX_CHUNK_BYTES {
+            args.push(format!("max_chunk_bytes={}", self.max_chunk_bytes));
+        }
+        if self.max_groups != DEFAULT_MAX_GROUPS {
+            args.push(format!("max_groups={}", self.max_groups));
+        }
         args
     }
 }
@@ -127,6 +157,31 @@ fn unknown(arg: &str) -> Error {
          name=value)",
         OPTION_NAMES.join(", ")
     ))
+}
+
+/// Parses a limit: a whole number, at least 1, in decimal digits only.
+fn limit<T: std::str::FromStr>(
+    option: &str,
+    value: &str,
+    unit: &str,
+) -> Result<T> {
+    let digits = value.trim();
+    let parsed = digits
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| digits.parse::<T>().ok())
+        .flatten();
+    let zero = !digits.is_empty() && digits.bytes().all(|b| b == b'0');
+    match parsed {
+        Some(n) if !zero => Ok(n),
+        _ => {
+            let shown: String = value.chars().take(40).collect();
+            Err(Error::option(format!(
+                "option {option} needs a whole number of {unit}, at \
+                 least 1, got '{shown}'"
+            )))
+        }
+    }
 }
 
 /// Checks a single field name: not empty, no comma.
@@ -212,7 +267,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "unknown option 'bogus=1'; valid options are pattern, field, \
-             by, value (each as name=value)"
+             by, value, max_chunk_bytes, max_groups (each as name=value)"
         );
         let err = Options::parse(&["ScriptBlockText"]).unwrap_err();
         assert!(err.to_string().starts_with("unknown option"), "{err}");
@@ -224,6 +279,46 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "option field is given more than once; it takes one value"
+        );
+    }
+
+    #[test]
+    fn limits_are_whole_numbers_of_at_least_one() {
+        let options =
+            Options::parse(&["max_chunk_bytes=4096", "max_groups= 7 "])
+                .unwrap();
+        assert_eq!(options.max_chunk_bytes, 4096);
+        assert_eq!(options.max_groups, 7);
+        assert_eq!(Options::parse(&options.to_args()).unwrap(), options);
+        let defaults = Options::parse::<&str>(&[]).unwrap();
+        assert_eq!(defaults.max_chunk_bytes, 1 << 30);
+        assert_eq!(defaults.max_groups, 1_000_000);
+        assert!(!defaults.to_args().iter().any(|a| a.starts_with("max_")));
+        for bad in [
+            "max_groups=0",
+            "max_groups=000",
+            "max_groups=-1",
+            "max_groups=+5",
+            "max_groups=1e6",
+            "max_groups=",
+            "max_chunk_bytes=99999999999999999999999",
+            "max_chunk_bytes=1 GiB",
+        ] {
+            let err = Options::parse(&[bad]).unwrap_err().to_string();
+            let name = &bad[..bad.find('=').unwrap()];
+            assert!(
+                err.starts_with(&format!(
+                    "option {name} needs a whole number of"
+                )),
+                "{bad}: {err}"
+            );
+        }
+        let err = Options::parse(&["max_groups=x", "max_groups=1"]);
+        assert!(err.is_err());
+        let twice = Options::parse(&["max_groups=1", "max_groups=2"]);
+        assert_eq!(
+            twice.unwrap_err().to_string(),
+            "option max_groups is given more than once; it takes one value"
         );
     }
 

@@ -9,7 +9,7 @@ use std::ops::Range;
 use crate::event::{any_value, push_values, BadMultivalue, Event, Field};
 use crate::options::Options;
 use crate::pattern::PatternSet;
-use crate::stats::{Outcome, Stats};
+use crate::stats::{Limit, Outcome, Stats};
 
 /// The field that holds the event time.
 pub const TIME_FIELD: &str = "_time";
@@ -61,6 +61,27 @@ pub struct BadField {
     pub error: BadMultivalue,
 }
 
+/// Why an event was refused; the search cannot go on after it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rejected {
+    /// A `__mv_` cell could not be decoded.
+    BadField(BadField),
+    /// The stats table would pass a limit.
+    Limit(Limit),
+}
+
+impl From<BadField> for Rejected {
+    fn from(bad: BadField) -> Rejected {
+        Rejected::BadField(bad)
+    }
+}
+
+impl From<Limit> for Rejected {
+    fn from(limit: Limit) -> Rejected {
+        Rejected::Limit(limit)
+    }
+}
+
 /// Counts of what one search saw.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -99,7 +120,7 @@ impl Search {
         Search {
             patterns: PatternSet::new(&options.patterns),
             fill: options.value.as_bytes().to_vec(),
-            stats: Stats::new(&options.by),
+            stats: Stats::with_limit(&options.by, options.max_groups),
             counters: Counters::default(),
             scratch: Vec::new(),
             item: Vec::new(),
@@ -128,7 +149,7 @@ impl Search {
     pub fn offer<E: Event + ?Sized>(
         &mut self,
         event: &E,
-    ) -> Result<bool, BadField> {
+    ) -> Result<bool, Rejected> {
         self.counters.events += 1;
         let slot = self.layout.match_slot;
         let field = event.field(slot, &mut self.scratch);
@@ -174,7 +195,7 @@ impl Search {
             }
         };
         let time = time.map(|r| &self.arena[r]);
-        self.stats.add_event(&self.arena, &self.values, time);
+        self.stats.add_event(&self.arena, &self.values, time)?;
         Ok(true)
     }
 
@@ -280,6 +301,12 @@ mod tests {
         }
         let mut search = Search::new(&Options::default());
         let err = search.offer(&Bad).unwrap_err();
-        assert_eq!(err.slot, 0);
+        assert_eq!(
+            err,
+            Rejected::BadField(BadField {
+                slot: 0,
+                error: BadMultivalue { offset: 2 }
+            })
+        );
     }
 }

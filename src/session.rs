@@ -26,7 +26,7 @@ use crate::metadata::{parse_request, Reply, Request};
 use crate::options::Options;
 use crate::output;
 use crate::records::Records;
-use crate::search::{columns, Search};
+use crate::search::{columns, Rejected, Search};
 
 /// Serves one Splunk conversation from `input` to `output`. Returns `Ok`
 /// on a normal end. On an error the error reply has already been written
@@ -57,6 +57,7 @@ fn converse<R: BufRead, W: Write>(
     let Some(options) = getinfo(reader, output)? else {
         return Ok(());
     };
+    reader.set_max_chunk_bytes(options.max_chunk_bytes);
     let mut search = Search::new(&options);
     let names = search.layout().names.clone();
 
@@ -85,6 +86,7 @@ fn converse<R: BufRead, W: Write>(
             }
         };
         let before = search.counters();
+        crate::fault::debug_panic_point(number, chunk.body);
         feed(&mut search, number, chunk.body, &names)?;
         let after = search.counters();
         debug!(
@@ -152,16 +154,27 @@ fn feed(
 ) -> Result<()> {
     let mut records = Records::new(chunk, body, names)?;
     while records.advance()? {
-        if let Err(bad) = search.offer(&records) {
-            return Err(Error::new(ErrorKind::Csv {
-                chunk,
-                record: records.count(),
-                reason: format!(
-                    "field {}: the __mv_ cell is not in $value$;$value$ \
-                     form (byte {})",
-                    names[bad.slot], bad.error.offset
-                ),
-            }));
+        let record = records.count();
+        match search.offer(&records) {
+            Ok(_) => {}
+            Err(Rejected::BadField(bad)) => {
+                return Err(Error::new(ErrorKind::Csv {
+                    chunk,
+                    record,
+                    reason: format!(
+                        "field {}: the __mv_ cell is not in \
+                         $value$;$value$ form (byte {})",
+                        names[bad.slot], bad.error.offset
+                    ),
+                }));
+            }
+            Err(Rejected::Limit(limit)) => {
+                return Err(Error::new(ErrorKind::Limit {
+                    chunk,
+                    record,
+                    limit,
+                }));
+            }
         }
     }
     Ok(())
