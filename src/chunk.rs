@@ -12,7 +12,9 @@
 //! * The metadata has no terminator and the body holds raw newlines, so no
 //!   line-oriented reading happens after the header.
 //! * Lengths come from the other side of a pipe. They are checked against a
-//!   limit before any buffer is sized from them.
+//!   limit (option `max_chunk_bytes`) before anything else, and even then
+//!   no buffer is sized from them: buffers grow with the bytes that really
+//!   arrive.
 
 use std::io::{self, BufRead, Write};
 
@@ -22,9 +24,9 @@ use crate::error::{preview, Error, ErrorKind, Result};
 /// bytes; anything longer is garbage and is reported as such.
 const MAX_HEADER_BYTES: usize = 128;
 
-/// Default limit on one chunk's metadata plus body: 1 GiB. Splunk's largest
-/// observed chunk is 16 MB (50,000 rows of 24 fields), so this only stops
-/// absurd lengths from becoming allocations.
+/// Default limit on one chunk's metadata plus body: 1 GiB (option
+/// `max_chunk_bytes`). Splunk's largest observed chunk is 16 MB (50,000
+/// rows of 24 fields), so this only stops absurd lengths.
 pub const DEFAULT_MAX_CHUNK_BYTES: u64 = 1 << 30;
 
 /// The first allocation for a chunk part, when the reused buffer is
@@ -378,6 +380,24 @@ mod tests {
             matches!(err.kind(), ErrorKind::ChunkTooLarge { .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn memory_follows_the_bytes_that_arrive() {
+        let mut stream = b"chunked 1.0,0,1000000000\n".to_vec();
+        stream.extend([b'x'; 10]);
+        let mut reader = ChunkReader::new(&stream[..]);
+        let err = reader.read_chunk().unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Truncated { got: 10, .. }));
+        assert_eq!(reader.body.capacity(), FIRST_RESERVE);
+
+        let body = vec![b'y'; 200_000];
+        let mut stream = b"chunked 1.0,0,200000\n".to_vec();
+        stream.extend(&body);
+        let mut reader = ChunkReader::new(&stream[..]);
+        assert_eq!(reader.read_chunk().unwrap().unwrap().body, &body[..]);
+        // 64 KiB, doubled to 128 KiB, then the exact rest.
+        assert_eq!(reader.body.capacity(), 200_000);
     }
 
     #[test]

@@ -45,6 +45,8 @@ OPTIONS (the search command's options, same meaning)
   --by F1,F2,...       the BY fields (default the 13 of the ESCU search)
   --value TEXT         the fillnull value (default 0)
   --tz ZONE            IANA zone for firstTime/lastTime (default UTC)
+  --max-groups N       most stats groups held before the search stops
+                       with an error (default 1000000)
   --format table|csv   output format (default: table on a terminal, else
                        CSV)
 
@@ -52,7 +54,8 @@ EXIT STATUS
   hunt: 0 with rows, 1 with no rows, 2 on errors.
   replay: 0 when the command ended normally, 1 when it replied with an
   error, 2 when the stream could not be read.
-  protocol mode: 0 on a normal end, 1 on an error (sent to Splunk too).
+  protocol mode: 0 on a normal end (SIGTERM included), 1 on an error or a
+  panic (sent to Splunk too).
 
 ENVIRONMENT
   SCRIPTBLOCKHUNT_LOG  log level on stderr: error, warn, info, debug, trace
@@ -97,7 +100,13 @@ fn parse(argv: &[String]) -> Result<Command> {
         };
         let takes_value = matches!(
             flag,
-            "--pattern" | "--field" | "--by" | "--value" | "--tz" | "--format"
+            "--pattern"
+                | "--field"
+                | "--by"
+                | "--value"
+                | "--max-groups"
+                | "--tz"
+                | "--format"
         );
         if !takes_value {
             if flag.starts_with("--") {
@@ -131,7 +140,9 @@ fn parse(argv: &[String]) -> Result<Command> {
                     }
                 })
             }
-            _ => command.args.push(format!("{}={value}", &flag[2..])),
+            _ => command
+                .args
+                .push(format!("{}={value}", flag[2..].replace('-', "_"))),
         }
         i += 1;
     }
@@ -303,4 +314,23 @@ where
     }
     stdout.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn max_groups_flag_becomes_the_option() {
+        let command =
+            parse(&argv(&["--max-groups", "5", "--by=a", "f.xml"])).unwrap();
+        assert_eq!(command.args, vec!["max_groups=5", "by=a"]);
+        assert_eq!(command.operands, vec!["f.xml"]);
+        let options = Options::parse(&command.args).unwrap();
+        assert_eq!(options.max_groups, 5);
+    }
 }

@@ -250,3 +250,32 @@ pub fn preview(bytes: &[u8]) -> String {
 
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Limit;
+
+    #[test]
+    fn limit_errors_name_the_limit_and_the_option() {
+        let at = |chunk, limit| {
+            Error::new(ErrorKind::Limit {
+                chunk,
+                record: 7,
+                limit,
+            })
+            .to_string()
+        };
+        assert_eq!(
+            at(3, Limit::Groups { limit: 10 }),
+            "chunk 3: CSV record 7: stats would hold more than 10 groups, \
+             the limit set by option max_groups; narrow the search or the \
+             BY fields, or raise max_groups"
+        );
+        assert_eq!(
+            at(0, Limit::Count),
+            "event 7: the multivalue BY fields of this event repeat values \
+             so often that count would pass 18446744073709551615"
+        );
+    }
+}

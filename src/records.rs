@@ -8,9 +8,12 @@
 //! `__mv_f`, non-empty only when `f` holds several values.
 //!
 //! The reader never copies the body. For each record it finds where each
-//! field starts and ends (one pass, skipping ahead with `memchr`), and only
-//! the fields the command asks for are ever decoded; a field with doubled
-//! quotes is unescaped into a scratch buffer on demand.
+//! field starts and ends (one pass, skipping ahead with `memchr`), keeps
+//! the positions of the columns the command asks for only, and decodes only
+//! those; a field with doubled quotes is unescaped into a scratch buffer on
+//! demand. The header row is matched against the wanted names as it is
+//! scanned, so a row of millions of columns costs no memory per column:
+//! memory stays within the body's own size, whatever its shape.
 //!
 //! Accepted beyond what Splunk writes: `\r\n` and a lone `\r` as record
 //! ends, empty lines (skipped), and a stray `"` inside an unquoted field
@@ -19,6 +22,8 @@
 //! bytes between a closing quote and the next separator, and a header that
 //! repeats a column the command needs.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -27,12 +32,23 @@ use crate::event::{Event, Field};
 /// Where the required fields sit in one chunk's columns.
 #[derive(Debug)]
 struct Columns {
-    /// Column index of each slot's plain column, if the chunk has it.
+    /// Position in the kept spans of each slot's plain column, if the
+    /// chunk has it.
     plain: Vec<Option<usize>>,
-    /// Column index of each slot's `__mv_` column, if the chunk has it.
+    /// Position in the kept spans of each slot's `__mv_` column, if the
+    /// chunk has it.
     mv: Vec<Option<usize>>,
     /// Number of columns in the header.
     width: usize,
+}
+
+/// Which fields of each record the reader keeps the position of.
+#[derive(Debug)]
+enum Keep {
+    /// Every field (for showing whole rows).
+    All,
+    /// These column indexes, ascending.
+    Columns(Vec<usize>),
 }
 
 /// One field's position in the body.
@@ -56,60 +72,104 @@ pub struct Records<'a> {
     record: u64,
     /// The chunk's column layout.
     columns: Columns,
-    /// Field spans of the current record, reused.
+    /// Which fields are kept in `spans`.
+    keep: Keep,
+    /// Spans of the kept fields of the current record, reused.
     spans: Vec<Span>,
+    /// Number of fields in the current record.
+    fields: usize,
 }
 
 impl<'a> Records<'a> {
     /// Reads the header row of `body` and maps `names` (the required
     /// fields, by slot) to its columns. An empty body has no records.
     pub fn new(chunk: u64, body: &'a [u8], names: &[String]) -> Result<Self> {
-        let mut records = Records {
+        let mut records = Records::raw(chunk, body, names.len());
+        if !records.skip_empty_lines() {
+            return Ok(records);
+        }
+
+        let mut wanted: HashMap<Vec<u8>, Vec<(usize, bool)>> = HashMap::new();
+        for (slot, name) in names.iter().enumerate() {
+            let mv_name = format!("__mv_{name}").into_bytes();
+            wanted
+                .entry(name.as_bytes().to_vec())
+                .or_default()
+                .push((slot, false));
+            wanted.entry(mv_name).or_default().push((slot, true));
+        }
+        // Most columns of a wide header are not wanted; their length alone
+        // says so, without hashing them (doubled quotes aside).
+        let longest = wanted.keys().map(Vec::len).max().unwrap_or(0);
+        let mut lengths = vec![false; longest + 1];
+        for name in wanted.keys() {
+            lengths[name.len()] = true;
+        }
+        let mut plain: Vec<Option<usize>> = vec![None; names.len()];
+        let mut mv: Vec<Option<usize>> = vec![None; names.len()];
+        let (width, end) = records.read_line(|column, span| {
+            let length = span.range.len();
+            if !span.escaped && !lengths.get(length).is_some_and(|&l| l) {
+                return Ok(());
+            }
+            let name = content(body, &span);
+            let Some(roles) = wanted.get(name.as_ref()) else {
+                return Ok(());
+            };
+            for &(slot, is_mv) in roles {
+                let found = if is_mv {
+                    &mut mv[slot]
+                } else {
+                    &mut plain[slot]
+                };
+                if found.is_some() {
+                    return Err(records.error(format!(
+                        "column {} appears more than once",
+                        String::from_utf8_lossy(&name)
+                    )));
+                }
+                *found = Some(column);
+            }
+            Ok(())
+        })?;
+        records.pos = end;
+        records.columns.width = width;
+
+        let mut kept: Vec<usize> =
+            plain.iter().chain(&mv).flatten().copied().collect();
+        kept.sort_unstable();
+        kept.dedup();
+        let position = |column: Option<usize>| {
+            column.map(|c| kept.binary_search(&c).expect("a kept column"))
+        };
+        records.columns.plain = plain.into_iter().map(position).collect();
+        records.columns.mv = mv.into_iter().map(position).collect();
+        records.keep = Keep::Columns(kept);
+        Ok(records)
+    }
+
+    /// A reader positioned at the start of `body`, with no header read and
+    /// `slots` unmapped slots.
+    fn raw(chunk: u64, body: &'a [u8], slots: usize) -> Self {
+        Records {
             body,
             pos: 0,
             chunk,
             record: 0,
             columns: Columns {
-                plain: vec![None; names.len()],
-                mv: vec![None; names.len()],
+                plain: vec![None; slots],
+                mv: vec![None; slots],
                 width: 0,
             },
+            keep: Keep::All,
             spans: Vec::new(),
-        };
-        if !records.next_spans()? {
-            return Ok(records);
+            fields: 0,
         }
-        records.columns.width = records.spans.len();
-        let mut header = Vec::new();
-        for i in 0..records.spans.len() {
-            header.push(records.decoded(i).into_owned());
-        }
-        for (slot, name) in names.iter().enumerate() {
-            let mv_name = format!("__mv_{name}");
-            records.columns.plain[slot] =
-                records.find(&header, name.as_bytes())?;
-            records.columns.mv[slot] =
-                records.find(&header, mv_name.as_bytes())?;
-        }
-        Ok(records)
     }
 
     /// Number of records read so far, the header not counted.
     pub fn count(&self) -> u64 {
         self.record
-    }
-
-    /// The column index of `name`, refusing a header that has it twice.
-    fn find(&self, header: &[Vec<u8>], name: &[u8]) -> Result<Option<usize>> {
-        let mut hits = header.iter().enumerate().filter(|(_, h)| *h == name);
-        let first = hits.next().map(|(i, _)| i);
-        if hits.next().is_some() {
-            return Err(self.error(format!(
-                "column {} appears more than once",
-                String::from_utf8_lossy(name)
-            )));
-        }
-        Ok(first)
     }
 
     /// Advances to the next record; false when the body is exhausted.
@@ -119,11 +179,10 @@ impl<'a> Records<'a> {
             self.record -= 1;
             return Ok(false);
         }
-        if self.spans.len() != self.columns.width {
+        if self.fields != self.columns.width {
             return Err(self.error(format!(
                 "has {} fields, the header has {}",
-                self.spans.len(),
-                self.columns.width
+                self.fields, self.columns.width
             )));
         }
         Ok(true)
@@ -138,16 +197,9 @@ impl<'a> Records<'a> {
         })
     }
 
-    /// The content of field `i` of the current record, unescaped.
-    fn decoded(&self, i: usize) -> std::borrow::Cow<'a, [u8]> {
-        let span = &self.spans[i];
-        let raw = &self.body[span.range.clone()];
-        if !span.escaped {
-            return std::borrow::Cow::Borrowed(raw);
-        }
-        let mut out = Vec::with_capacity(raw.len());
-        unescape(raw, &mut out);
-        std::borrow::Cow::Owned(out)
+    /// The content of kept field `i` of the current record, unescaped.
+    fn decoded(&self, i: usize) -> Cow<'a, [u8]> {
+        content(self.body, &self.spans[i])
     }
 
     /// Field `i` of the current record, unescaped into `scratch` if needed.
@@ -162,23 +214,58 @@ impl<'a> Records<'a> {
         scratch
     }
 
-    /// Splits the next non-empty line into field spans. Returns false at
-    /// the end of the body.
-    fn next_spans(&mut self) -> Result<bool> {
-        let body = self.body;
+    /// Moves past empty lines; false at the end of the body.
+    fn skip_empty_lines(&mut self) -> bool {
         loop {
-            match body.get(self.pos) {
-                None => return Ok(false),
-                Some(b'\n') => self.pos += 1,
-                Some(b'\r') => self.pos += 1,
-                Some(_) => break,
+            match self.body.get(self.pos) {
+                None => return false,
+                Some(b'\n' | b'\r') => self.pos += 1,
+                Some(_) => return true,
             }
         }
-        self.spans.clear();
+    }
+
+    /// Reads the next non-empty line, keeping the spans `self.keep` asks
+    /// for. Returns false at the end of the body.
+    fn next_spans(&mut self) -> Result<bool> {
+        if !self.skip_empty_lines() {
+            return Ok(false);
+        }
+        let mut spans = std::mem::take(&mut self.spans);
+        spans.clear();
+        let mut next = 0;
+        let read = self.read_line(|column, span| {
+            match &self.keep {
+                Keep::All => spans.push(span),
+                Keep::Columns(kept) => {
+                    if kept.get(next) == Some(&column) {
+                        spans.push(span);
+                        next += 1;
+                    }
+                }
+            }
+            Ok(())
+        });
+        self.spans = spans;
+        let (fields, end) = read?;
+        self.fields = fields;
+        self.pos = end;
+        Ok(true)
+    }
+
+    /// Splits the line that starts at `self.pos` into fields, calling
+    /// `visit` with each field's column index and span. Returns the number
+    /// of fields and the offset just after the line's end.
+    fn read_line(
+        &self,
+        mut visit: impl FnMut(usize, Span) -> Result<()>,
+    ) -> Result<(usize, usize)> {
+        let body = self.body;
         let mut pos = self.pos;
+        let mut column = 0;
         loop {
             let (span, next) = if body.get(pos) == Some(&b'"') {
-                self.quoted(pos)?
+                self.quoted(pos, column)?
             } else {
                 let end = memchr::memchr3(b',', b'\n', b'\r', &body[pos..])
                     .map_or(body.len(), |n| pos + n);
@@ -190,34 +277,28 @@ impl<'a> Records<'a> {
                     end,
                 )
             };
-            self.spans.push(span);
+            visit(column, span)?;
+            column += 1;
             match body.get(next) {
                 Some(b',') => pos = next + 1,
                 Some(b'\r') if body.get(next + 1) == Some(&b'\n') => {
-                    self.pos = next + 2;
-                    return Ok(true);
+                    return Ok((column, next + 2));
                 }
-                Some(b'\r' | b'\n') => {
-                    self.pos = next + 1;
-                    return Ok(true);
-                }
-                None => {
-                    self.pos = next;
-                    return Ok(true);
-                }
+                Some(b'\r' | b'\n') => return Ok((column, next + 1)),
+                None => return Ok((column, next)),
                 Some(_) => {
                     return Err(self.error(format!(
-                        "field {} has bytes after its closing quote",
-                        self.spans.len()
+                        "field {column} has bytes after its closing quote"
                     )));
                 }
             }
         }
     }
 
-    /// Reads a quoted field starting at the quote at `start`; returns its
-    /// span and the offset just after the closing quote.
-    fn quoted(&self, start: usize) -> Result<(Span, usize)> {
+    /// Reads a quoted field (0-based `column`) starting at the quote at
+    /// `start`; returns its span and the offset just after the closing
+    /// quote.
+    fn quoted(&self, start: usize, column: usize) -> Result<(Span, usize)> {
         let body = self.body;
         let mut i = start + 1;
         let mut escaped = false;
@@ -227,7 +308,7 @@ impl<'a> Records<'a> {
                     return Err(self.error(format!(
                         "field {} opens a quote at byte {start} of the \
                          body that never closes",
-                        self.spans.len() + 1
+                        column + 1
                     )));
                 }
                 Some(n) => {
@@ -271,9 +352,10 @@ impl Event for Records<'_> {
 /// Every field of every line of a CSV body, header first, decoded: for
 /// showing a reply to a person.
 pub fn all_rows(body: &[u8]) -> Result<Vec<Vec<Vec<u8>>>> {
-    let mut records = Records::new(0, body, &[])?;
+    let mut records = Records::raw(0, body, 0);
     let mut rows = Vec::new();
-    if records.columns.width > 0 {
+    if records.next_spans()? {
+        records.columns.width = records.fields;
         rows.push(records.line());
     }
     while records.advance()? {
@@ -289,6 +371,17 @@ impl Records<'_> {
             .map(|i| self.decoded(i).into_owned())
             .collect()
     }
+}
+
+/// The content of the field at `span` in `body`, unescaped.
+fn content<'a>(body: &'a [u8], span: &Span) -> Cow<'a, [u8]> {
+    let raw = &body[span.range.clone()];
+    if !span.escaped {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    unescape(raw, &mut out);
+    Cow::Owned(out)
 }
 
 /// Appends `raw` to `out` with every `""` turned into `"`.
@@ -407,5 +500,20 @@ mod tests {
             "chunk 1: CSV header row: column a appears more than once"
         );
         assert!(fields(b"x,x,a\n1,2,3\n", &["a"]).is_ok());
+    }
+
+    #[test]
+    fn header_names_with_doubled_quotes_are_found() {
+        // The raw span of "a""b" is 4 bytes, the name 3: the length filter
+        // must not throw it away.
+        let rows = fields(b"x,\"a\"\"b\",c\n1,2,3\n", &["a\"b", "c"]).unwrap();
+        assert_eq!(rows, vec![vec!["2", "3"]]);
+    }
+
+    #[test]
+    fn wanted_columns_in_any_order_among_others() {
+        let body = b"c,z,b,__mv_c,a,__mv_a\n3,,2,$x$;$y$,1,\n";
+        let rows = fields(body, &["a", "c", "b"]).unwrap();
+        assert_eq!(rows, vec![vec!["1", "mv:$x$;$y$", "2"]]);
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! Every row also runs with the log at `trace`, a session key and a
 //! splunkd URI with a password in its getinfo chunk, and an address space
-//! of 512 MiB: no secret may reach stdout or stderr, and no declared
+//! of 256 MiB: no secret may reach stdout or stderr, and no declared
 //! length may turn into an allocation.
 
 #![cfg(unix)]
@@ -126,9 +126,19 @@ const ROWS: &[Row] = &[
         ),
     },
     Row {
+        id: "endless-header",
+        input: "a header line that never ends: 10 MiB without a newline",
+        stream: || vec![b'9'; 10 << 20],
+        outcome: Outcome::Error(
+            "chunk 1 at byte 0: expected a header 'chunked 1.0,<metadata \
+             length>,<body length>', found \"9999999999999999999999999999999\
+             999999999...\"",
+        ),
+    },
+    Row {
         id: "declared-but-not-sent",
         input: "an execute header declaring a 1,000,000,000-byte body, then \
-                4 bytes and end of stream (run in 512 MiB of address space)",
+                4 bytes and end of stream (run in 256 MiB of address space)",
         stream: || {
             cat(&[
                 &getinfo(ARGS),
@@ -172,6 +182,19 @@ const ROWS: &[Row] = &[
         input: "metadata that is JSON but not an object: `[\"getinfo\"]`",
         stream: || chunk(br#"["getinfo"]"#, b""),
         outcome: Outcome::Error("chunk 1: bad metadata: not a JSON object"),
+    },
+    Row {
+        id: "deep-metadata",
+        input: "metadata nested 100,000 arrays deep",
+        stream: || {
+            let mut metadata = vec![b'['; 100_000];
+            metadata.extend(vec![b']'; 100_000]);
+            chunk(&metadata, b"")
+        },
+        outcome: Outcome::Error(
+            "chunk 1: bad metadata: not valid JSON (recursion limit exceeded \
+             at line 1 column 128)",
+        ),
     },
     Row {
         id: "nul-in-metadata",
@@ -397,6 +420,22 @@ const ROWS: &[Row] = &[
         }),
     },
     Row {
+        id: "five-million-empty-columns",
+        input: "a header of 5,000,000 empty column names before the three \
+                the command needs, and a record as wide (10 MB, run in 256 \
+                MiB of address space)",
+        stream: || {
+            let mut body = vec![b','; 5_000_000];
+            body.extend(b"t,h,_time\n");
+            body.extend(vec![b','; 5_000_000]);
+            body.extend(b"Get-NetTcpConnection,a,2\n");
+            one_chunk(&body)
+        },
+        outcome: Outcome::Rows(|| {
+            b"h,count,firstTime,lastTime\na,1,2,2\n".to_vec()
+        }),
+    },
+    Row {
         id: "lone-cr",
         input: "records ended by a lone CR",
         stream: || {
@@ -571,15 +610,15 @@ fn big_field() -> Vec<u8> {
     field
 }
 
-/// Runs a row's stream through the binary in 512 MiB of address space.
+/// Runs a row's stream through the binary in 256 MiB of address space.
 fn run_row(row: &Row) -> Run {
     let mut command = common::command(&[], &[]);
     // SAFETY: setrlimit is async-signal-safe and touches only the child.
     unsafe {
         command.pre_exec(|| {
             let limit = libc::rlimit {
-                rlim_cur: 512 << 20,
-                rlim_max: 512 << 20,
+                rlim_cur: 256 << 20,
+                rlim_max: 256 << 20,
             };
             if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
                 return Err(std::io::Error::last_os_error());
@@ -687,10 +726,12 @@ row_tests! {
     negative_length => "negative-length",
     absurd_length => "absurd-length",
     length_overflows => "length-overflows",
+    endless_header => "endless-header",
     declared_but_not_sent => "declared-but-not-sent",
     past_max_chunk_bytes => "past-max_chunk_bytes",
     metadata_not_json => "metadata-not-json",
     metadata_not_object => "metadata-not-object",
+    deep_metadata => "deep-metadata",
     nul_in_metadata => "nul-in-metadata",
     invalid_utf8_in_args => "invalid-utf8-in-args",
     empty_stream => "empty-stream",
@@ -711,6 +752,7 @@ row_tests! {
     repeated_other_column => "repeated-other-column",
     ten_mib_field => "ten-mib-field",
     million_columns => "million-columns",
+    five_million_empty_columns => "five-million-empty-columns",
     lone_cr => "lone-cr",
     backtracking_pattern => "backtracking-pattern",
     backtracking_pattern_open_end => "backtracking-pattern-open-end",
