@@ -76,7 +76,7 @@ fn time(pattern: &Pattern, value: &[u8]) -> (f64, bool) {
 fn main() {
     println!(
         "{:<26} {:<22} {:>6} {:>11} {:>8}",
-        "pattern", "value", "MiB", "ms/call", "ns/byte"
+        "pattern", "value", "MiB", "us/call", "ns/byte"
     );
     for case in CASES {
         let pattern = Pattern::new(case.pattern);
@@ -84,11 +84,11 @@ fn main() {
             let value = (case.build)(mib << 20);
             let (seconds, matched) = time(&pattern, &value);
             println!(
-                "{:<26} {:<22} {:>6} {:>11.3} {:>8.3}   match={matched}",
+                "{:<26} {:<22} {:>6} {:>11.3} {:>8.4}   match={matched}",
                 case.pattern,
                 case.value,
                 mib,
-                seconds * 1e3,
+                seconds * 1e6,
                 seconds * 1e9 / value.len() as f64
             );
         }
