@@ -792,8 +792,8 @@ fn code(text: &str) -> String {
 /// The hostile-input table, in markdown.
 fn table() -> String {
     let mut out = String::from(
-        "| # | input | reply | exit | message the user sees |\n\
-         | --- | --- | --- | --- | --- |\n",
+        "| # | row (test) | input | reply | exit | message the user sees \
+         |\n| --- | --- | --- | --- | --- | --- |\n",
     );
     for (i, row) in ROWS.iter().enumerate() {
         let (reply, exit, message) = match &row.outcome {
@@ -808,8 +808,9 @@ fn table() -> String {
             }
         };
         out.push_str(&format!(
-            "| {} | {} | {reply} | {exit} | {message} |\n",
+            "| {} | `{}` | {} | {reply} | {exit} | {message} |\n",
             i + 1,
+            row.id,
             row.input.replace('|', "\\|")
         ));
     }
