@@ -6,6 +6,9 @@
 //! ([`pattern`], then [`stats`] with [`order`]) -> [`output`] -> bytes.
 //! [`session`] drives that flow for Splunk; the offline front ends feed the
 //! same [`search`] from event files ([`winevent`]) and recorded streams.
+//! With `distributed=true` the work splits in two ([`preop`]): [`map`]
+//! runs on the indexers and sends [`partial`] rows, [`reduce`] merges them
+//! on the search head.
 
 pub mod chunk;
 pub mod cli;
@@ -14,12 +17,16 @@ pub mod event;
 pub mod hunt;
 pub mod input;
 pub mod logger;
+pub mod map;
 pub mod metadata;
 pub mod options;
 pub mod order;
 pub mod output;
+pub mod partial;
 pub mod pattern;
+pub mod preop;
 pub mod records;
+pub mod reduce;
 pub mod search;
 pub mod session;
 pub mod stats;

@@ -162,6 +162,13 @@ impl Stats {
         self.groups.is_empty()
     }
 
+    /// Takes the groups held so far, leaving an empty table over the same
+    /// BY fields (the map phase sends them and starts over).
+    pub fn take(&mut self) -> Stats {
+        let fresh = Stats::new(&self.by);
+        std::mem::replace(self, fresh)
+    }
+
     /// Adds one event. `values[i]` lists the ranges in `arena` of BY field
     /// i's values (empty = null); the event joins one group per combination
     /// of values, a repeated value counting once per occurrence
