@@ -12,6 +12,7 @@
 
 pub mod chunk;
 pub mod cli;
+pub mod cluster;
 pub mod error;
 pub mod event;
 pub mod hunt;
