@@ -195,14 +195,10 @@ impl fmt::Display for Report {
             "simulated: {} indexer(s), {chunks}; the map phase {flush}",
             self.settings.indexers
         )?;
-        writeln!(
-            f,
-            "{:<30}{:>18}{:>18}",
-            "", "single process", "map + reduce"
-        )?;
+        writeln!(f, "{:<28}{:>16}  map + reduce", "", "single process")?;
         let line =
             |f: &mut fmt::Formatter<'_>, name: &str, a: &str, b: &str| {
-                writeln!(f, "{name:<30}{a:>18}{b:>18}")
+                writeln!(f, "{name:<28}{a:>16}  {b}")
             };
         line(f, "events per indexer", "-", &events.join(" "))?;
         line(
@@ -236,7 +232,8 @@ impl fmt::Display for Report {
         } else {
             "DIFFERENT"
         };
-        line(f, "result rows", &self.rows.to_string(), same)
+        let rows = self.rows.to_string();
+        line(f, "result rows", &rows, &format!("{rows} ({same})"))
     }
 }
 
