@@ -9,9 +9,10 @@
 //!    arguments by the model of Splunk's tokenisation (`preop::tokenize`).
 //! 2. The events are dealt to the indexers: event n of the stream (counted
 //!    from 0 over all chunks) goes to indexer n mod K. Each input chunk
-//!    gives every indexer one chunk with its share, header row included,
-//!    or, with `--chunk-rows N`, each indexer's events are cut into chunks
-//!    of N rows. Each indexer's stream ends with an empty `finished:true`
+//!    gives every indexer one chunk with its share, header row included
+//!    (a chunk without even a header row gives nothing), or, with
+//!    `--chunk-rows N`, each indexer's events are cut into chunks of N
+//!    rows. Each indexer's stream ends with an empty `finished:true`
 //!    chunk, as Splunk 8.2.1 ends a streaming command's input.
 //! 3. Each indexer runs the map phase on its stream.
 //! 4. The search head runs the reporting command on the partial rows: one
