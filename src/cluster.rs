@@ -311,7 +311,10 @@ pub fn replay<R: BufRead>(
         Some(args) => args.to_vec(),
         None => recorded_args(&getinfo)?,
     };
-    let options = Options::parse(&args)?;
+    let options = match Options::parse(&args) {
+        Ok(options) => options,
+        Err(e) => return Ok((refused(e.to_string()), None)),
+    };
     if options.phase == Phase::Map {
         return Err(Error::usage(
             "replay --indexers runs the map phase itself; leave phase=map \
@@ -361,12 +364,7 @@ pub fn replay<R: BufRead>(
         report.map_seconds.push(started.elapsed().as_secs_f64());
         if let Err(e) = result {
             let text = format!("indexer {}: the map phase failed: {e}", n + 1);
-            let failed = Replayed {
-                body: Vec::new(),
-                messages: vec![("ERROR".to_string(), text.clone())],
-                result: Err(Error::usage(text)),
-            };
-            return Ok((failed, None));
+            return Ok((refused(text), None));
         }
         collect(&output, &mut reduce_input, &mut report)?;
     }
@@ -392,6 +390,16 @@ pub fn replay<R: BufRead>(
         && alone.messages == replayed.messages
         && alone.result.is_ok() == replayed.result.is_ok();
     Ok((replayed, Some(report)))
+}
+
+/// What the command answered when it refused to run: the error as an
+/// ERROR message, as `replay` reports a command's error reply.
+fn refused(text: String) -> Replayed {
+    Replayed {
+        body: Vec::new(),
+        messages: vec![("ERROR".to_string(), text.clone())],
+        result: Err(Error::usage(text)),
+    }
 }
 
 /// Reads the stream's first chunk, which must be a getinfo request, as

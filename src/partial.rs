@@ -146,15 +146,15 @@ pub fn write(
 }
 
 /// Reads the partial rows of one chunk body, calling `visit` with each
-/// row and the matched events it reports. Refuses rows without a count or
-/// with another options fingerprint than `check`. Returns the number of
-/// rows read.
+/// row and the matched events it reports; an error `visit` returns is
+/// reported at that row. Refuses rows without a count or with another
+/// options fingerprint than `check`. Returns the number of rows read.
 pub fn read(
     chunk: u64,
     body: &[u8],
     by_len: usize,
     check: &str,
-    mut visit: impl FnMut(&Partial, u64),
+    mut visit: impl FnMut(&Partial, u64) -> std::result::Result<(), String>,
 ) -> Result<u64> {
     let names = columns(by_len);
     let mut records = Records::new(chunk, body, &names)?;
@@ -246,7 +246,7 @@ pub fn read(
             min,
             max,
         };
-        visit(&partial, events);
+        visit(&partial, events).map_err(bad)?;
     }
     Ok(records.count())
 }
@@ -278,7 +278,8 @@ mod tests {
     fn read_all(body: &[u8], by_len: usize) -> Result<Vec<(Partial, u64)>> {
         let mut out = Vec::new();
         read(7, body, by_len, "00000000000000ab", |p, e| {
-            out.push((p.clone(), e))
+            out.push((p.clone(), e));
+            Ok(())
         })?;
         Ok(out)
     }

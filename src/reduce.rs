@@ -18,7 +18,7 @@ use crate::options::Options;
 use crate::partial;
 use crate::preop;
 use crate::search::{Counters, Layout};
-use crate::stats::{Outcome, Stats};
+use crate::stats::{Outcome, Partial, Stats};
 
 /// The getinfo reply of the reduce phase: `reporting`, the preop, and as
 /// `required_fields` both what the map phase reads from the events and
@@ -52,6 +52,9 @@ pub struct Reduce {
     check: String,
     /// Matched events, as the map phases counted them.
     matched: u64,
+    /// The sum of all partial counts, kept to refuse counts that would
+    /// overflow (every group's count is at most this).
+    total: u64,
     /// Partial rows read.
     rows: u64,
 }
@@ -65,6 +68,7 @@ impl Reduce {
             by_len: options.by.len(),
             check: partial::fingerprint(options),
             matched: 0,
+            total: 0,
             rows: 0,
         }
     }
@@ -73,11 +77,18 @@ impl Reduce {
     pub fn feed(&mut self, chunk: u64, body: &[u8]) -> Result<()> {
         let stats = &mut self.stats;
         let matched = &mut self.matched;
+        let total = &mut self.total;
+        let merge = |p: &Partial, events: u64| {
+            let too_many = || {
+                format!("the counts add up to more than {} events", u64::MAX)
+            };
+            *total = total.checked_add(p.count).ok_or_else(too_many)?;
+            *matched = matched.checked_add(events).ok_or_else(too_many)?;
+            stats.merge(p);
+            Ok(())
+        };
         self.rows +=
-            partial::read(chunk, body, self.by_len, &self.check, |p, e| {
-                stats.merge(p);
-                *matched += e;
-            })?;
+            partial::read(chunk, body, self.by_len, &self.check, merge)?;
         Ok(())
     }
 
@@ -165,5 +176,23 @@ mod tests {
         // The nulls of p are filled with z (p is present in one row) and
         // the two a|null groups merge: 2 + 4 events, min 1, max 9.
         assert_eq!(rows, vec!["a|q|1|4|4", "a|z|6|1|9"]);
+    }
+
+    #[test]
+    fn counts_that_would_overflow_are_refused() {
+        let options = Options::parse(&["by=h"]).unwrap();
+        let check = partial::fingerprint(&options);
+        let body = format!(
+            "scriptblockhunt_by1,scriptblockhunt_count,\
+             scriptblockhunt_options\n\
+             a,18446744073709551615,{check}\nb,1,{check}\n"
+        );
+        let mut reduce = Reduce::new(&options);
+        let err = reduce.feed(5, body.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "chunk 5: CSV record 2: the counts add up to more than \
+             18446744073709551615 events"
+        );
     }
 }
