@@ -222,14 +222,14 @@ fn finish<W: Write>(
         info!("{text}");
         reply.messages.push(("WARN", text));
     }
+    // The header goes out even with no rows: Splunk accepts header-only
+    // bodies (protocol notes §4.5) and the columns tell what was asked.
     let mut body = Vec::new();
-    if !outcome.rows.is_empty() {
-        output::write_csv(
-            &columns(&options.by),
-            outcome.rows.iter().map(output::cells),
-            &mut body,
-        );
-    }
+    output::write_csv(
+        &columns(&options.by),
+        outcome.rows.iter().map(output::cells),
+        &mut body,
+    );
     write_chunk(output, &reply.to_json(), &body)?;
     Ok(())
 }
@@ -375,7 +375,7 @@ mod tests {
         stream.extend(chunk(FINISHED, "t,_time\nget-nettcpconnection,1\n"));
         let (result, replies) = replies(&stream);
         result.unwrap();
-        assert_eq!(replies[1].1, "");
+        assert_eq!(replies[1].1, "t,Path,count,firstTime,lastTime\n");
         assert!(replies[1].0.contains(
             "no matching event has the BY field Path; fillnull does not \
              create it"
