@@ -102,6 +102,13 @@ impl<'a> Records<'a> {
         self.record
     }
 
+    /// The bytes of the current line as they are in the body, its line
+    /// end included when it has one: the header row right after `new`,
+    /// then each record after `advance`.
+    pub fn raw(&self) -> &'a [u8] {
+        &self.body[self.start..self.pos]
+    }
+
     /// The column index of `name`, refusing a header that has it twice.
     fn find(&self, header: &[Vec<u8>], name: &[u8]) -> Result<Option<usize>> {
         let mut hits = header.iter().enumerate().filter(|(_, h)| *h == name);
@@ -269,15 +276,6 @@ impl Event for Records<'_> {
             }
             _ => Field::Null,
         }
-    }
-}
-
-impl<'a> Records<'a> {
-    /// The bytes of the current line as they are in the body, its line
-    /// end included when it has one: the header row right after `new`,
-    /// then each record after `advance`.
-    pub fn raw(&self) -> &'a [u8] {
-        &self.body[self.start..self.pos]
     }
 }
 

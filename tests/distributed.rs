@@ -828,3 +828,67 @@ fn replay_indexers_gives_the_rows_of_replay() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The `replay_oracle.py` commands of tests/expected/README.md: (expected
+/// file, stream, arguments). Those files were computed by an independent
+/// Python oracle over real Splunk recordings and hand-made streams.
+fn oracle_cases() -> Vec<(String, String, Vec<String>)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let readme =
+        std::fs::read_to_string(root.join("tests/expected/README.md"))
+            .unwrap();
+    let mut cases = Vec::new();
+    for line in readme.lines() {
+        let Some(command) =
+            line.strip_prefix("    python3 tests/oracle/replay_oracle.py ")
+        else {
+            continue;
+        };
+        let (command, target) = command.split_once(" > ").unwrap();
+        // The README quotes with single quotes only.
+        let mut words = Vec::new();
+        for (i, piece) in command.split('\'').enumerate() {
+            if i % 2 == 1 {
+                words.push(piece.to_string());
+            } else {
+                words.extend(piece.split_whitespace().map(String::from));
+            }
+        }
+        let stream = words.remove(0);
+        cases.push((target.to_string(), stream, words));
+    }
+    cases
+}
+
+#[test]
+fn replay_indexers_matches_the_oracle_on_every_recorded_stream() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let cases = oracle_cases();
+    assert!(cases.len() >= 10, "found {} oracle cases", cases.len());
+    for (i, (target, stream, args)) in cases.iter().enumerate() {
+        let expected = std::fs::read(root.join(target)).unwrap();
+        let big =
+            std::fs::metadata(root.join(stream)).unwrap().len() > 1 << 20;
+        let mut flags =
+            vec!["--indexers".to_string(), (2 + i % 4).to_string()];
+        if i % 2 == 1 {
+            flags.push("--chunk-rows".to_string());
+            flags.push(if big { "1000" } else { "3" }.to_string());
+        }
+        let output = Command::new(BIN)
+            .arg("replay")
+            .args(&flags)
+            .args(["--format", "csv"])
+            .arg(stream)
+            .args(args)
+            .current_dir(&root)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{target} {flags:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&expected),
+            "{target} {flags:?}"
+        );
+    }
+}
