@@ -3,23 +3,29 @@
 //!
 //! The data flows one way, one module per step:
 //! bytes -> [`chunk`] -> [`metadata`] and [`records`] -> [`search`]
-//! ([`pattern`], then [`stats`] with [`order`]) -> [`output`] -> bytes.
+//! ([`matcher`] over [`pattern`]s, then [`stats`] with [`order`]) ->
+//! [`results`] -> [`output`] -> bytes. What the search runs comes from the
+//! options: [`condition`]s, or hunts from the [`catalog`].
 //! [`session`] drives that flow for Splunk; the offline front ends feed the
 //! same [`search`] from event files ([`winevent`]) and recorded streams.
 
+pub mod catalog;
 pub mod chunk;
 pub mod cli;
+pub mod condition;
 pub mod error;
 pub mod event;
 pub mod hunt;
 pub mod input;
 pub mod logger;
+pub mod matcher;
 pub mod metadata;
 pub mod options;
 pub mod order;
 pub mod output;
 pub mod pattern;
 pub mod records;
+pub mod results;
 pub mod search;
 pub mod session;
 pub mod stats;

@@ -24,9 +24,8 @@ use crate::chunk::{write_chunk, ChunkReader};
 use crate::error::{Error, ErrorKind, Result};
 use crate::metadata::{parse_request, Reply, Request};
 use crate::options::Options;
-use crate::output;
 use crate::records::Records;
-use crate::search::{columns, Search};
+use crate::search::Search;
 
 /// Serves one Splunk conversation from `input` to `output`. Returns `Ok`
 /// on a normal end. On an error the error reply has already been written
@@ -54,10 +53,9 @@ fn converse<R: BufRead, W: Write>(
     reader: &mut ChunkReader<R>,
     output: &mut W,
 ) -> Result<()> {
-    let Some(options) = getinfo(reader, output)? else {
+    let Some(mut search) = getinfo(reader, output)? else {
         return Ok(());
     };
-    let mut search = Search::new(&options);
     let names = search.layout().names.clone();
 
     loop {
@@ -97,16 +95,16 @@ fn converse<R: BufRead, W: Write>(
             write_chunk(output, &Reply::execute(false).to_json(), b"")?;
             continue;
         }
-        return finish(search, &options, output);
+        return finish(search, output);
     }
 }
 
-/// Reads and answers the getinfo request. Returns the options, or `None`
-/// when the stream ended before any chunk.
+/// Reads and answers the getinfo request. Returns the search its options
+/// describe, or `None` when the stream ended before any chunk.
 fn getinfo<R: BufRead, W: Write>(
     reader: &mut ChunkReader<R>,
     output: &mut W,
-) -> Result<Option<Options>> {
+) -> Result<Option<Search>> {
     let Some(chunk) = reader.read_chunk()? else {
         info!("stdin closed before any request; nothing to do");
         return Ok(None);
@@ -133,14 +131,14 @@ fn getinfo<R: BufRead, W: Write>(
     let options = Options::parse(&info.args)?;
     debug!("options: {:?}", options.to_args());
 
-    let layout = Search::new(&options).layout().clone();
+    let search = Search::new(&options)?;
     let reply = Reply {
         command_type: Some("reporting"),
-        required_fields: layout.names,
+        required_fields: search.layout().names.clone(),
         ..Reply::default()
     };
     write_chunk(output, &reply.to_json(), b"")?;
-    Ok(Some(options))
+    Ok(Some(search))
 }
 
 /// Offers every record of one chunk body to the search.
@@ -168,33 +166,23 @@ fn feed(
 }
 
 /// Answers the last execute chunk with the result rows.
-fn finish<W: Write>(
-    search: Search,
-    options: &Options,
-    output: &mut W,
-) -> Result<()> {
-    let (outcome, counters) = search.finish();
+fn finish<W: Write>(search: Search, output: &mut W) -> Result<()> {
+    let full_checks = search.full_checks();
+    let (results, counters) = search.finish();
     info!(
-        "{} events, {} matched, {} rows",
+        "{} events, {} matched, {} rows, {} hunts, {full_checks} full \
+         wildcard checks",
         counters.events,
         counters.matched,
-        outcome.rows.len()
+        results.rows(),
+        results.hunts.len()
     );
     let mut reply = Reply::execute(true);
-    if !outcome.absent.is_empty() && counters.matched > 0 {
-        let text = absent_message(&outcome.absent, counters.matched);
+    for text in results.warnings() {
         info!("{text}");
         reply.messages.push(("WARN", text));
     }
-    let mut body = Vec::new();
-    if !outcome.rows.is_empty() {
-        output::write_csv(
-            &columns(&options.by),
-            outcome.rows.iter().map(output::cells),
-            &mut body,
-        );
-    }
-    write_chunk(output, &reply.to_json(), &body)?;
+    write_chunk(output, &reply.to_json(), &results.csv())?;
     Ok(())
 }
 
