@@ -445,6 +445,12 @@ impl<'a> Parser<'a> {
         if matches!(name, "AND" | "OR" | "IN") {
             return Err(self.error(format!("expected a term, found {name}")));
         }
+        if name.starts_with('`') {
+            return Err(self.error(
+                "a macro is not expanded in a condition; put it in the \
+                 search before the command",
+            ));
+        }
         self.pos += name.len();
         let after_name = self.pos;
         self.skip_space();
@@ -475,7 +481,8 @@ impl<'a> Parser<'a> {
                 start,
                 format!(
                     "the term tests field '{name}'; a condition tests only \
-                     the match field {} (field names are case-sensitive)",
+                     the match field {} (field names are case-sensitive); \
+                     test other fields in the search before the command",
                     self.field
                 ),
             ));
@@ -746,6 +753,9 @@ mod tests {
         let e = err("EventCode=4104");
         assert_eq!(e.offset, 0);
         assert!(e.reason.contains("tests field 'EventCode'"));
+        let e = err("`powershell` EventCode=4104");
+        assert_eq!(e.offset, 0);
+        assert!(e.reason.starts_with("a macro is not expanded"));
         let e = err("Get-Process");
         assert!(e.reason.contains("searches _raw"), "{}", e.reason);
         let e = err("ScriptBlockText!=x");

@@ -464,6 +464,27 @@ mod tests {
     }
 
     #[test]
+    fn each_distinct_wildcard_is_checked_once_per_value() {
+        // The same anchored wildcard in 50 conditions, several times each,
+        // in any case: one full check per value, whatever the condition.
+        let one = r#"(ScriptBlockText="a*z" OR NOT ScriptBlockText="A*Z")"#;
+        let conditions: Vec<String> = (0..50)
+            .map(|i| format!("{one} ScriptBlockText=\"*{i}*\" {one}"))
+            .collect();
+        let refs: Vec<&str> = conditions.iter().map(|c| c.as_str()).collect();
+        let mut m = matcher(&refs);
+        assert_eq!(m.patterns(), 51);
+        assert_eq!(decide(&mut m, &["a 7 z"]), vec![7]);
+        assert_eq!(m.full_checks(), 1);
+        // Once true for the event, a wildcard is not checked again.
+        assert_eq!(decide(&mut m, &["a 7 z", "a 8 y"]), vec![7, 8]);
+        assert_eq!(m.full_checks(), 2);
+        // "a 8 y" has no z: the prefilter decides a*z without a check.
+        assert_eq!(decide(&mut m, &["a 8 y", "a 7 z"]), vec![7, 8]);
+        assert_eq!(m.full_checks(), 3);
+    }
+
+    #[test]
     fn state_is_reset_between_events() {
         let mut m =
             matcher(&[r#"ScriptBlockText="*a*" ScriptBlockText="*b*""#]);

@@ -343,4 +343,73 @@ mod tests {
         assert!(!String::from_utf8_lossy(&out).contains("KEY-123"));
         assert!(!err.to_string().contains("KEY-123"));
     }
+
+    #[test]
+    fn hunts_all_requires_the_union_of_their_fields() {
+        let (result, replies) = replies(&getinfo(&["hunts=all"]));
+        result.unwrap();
+        let mut fields = vec!["ScriptBlockText"];
+        fields.extend(
+            crate::options::DEFAULT_BY
+                .iter()
+                .filter(|f| **f != "ScriptBlockText"),
+        );
+        fields.push("_time");
+        let json: Vec<String> =
+            fields.iter().map(|f| format!("{f:?}")).collect();
+        assert_eq!(
+            replies[0].0,
+            format!(
+                r#"{{"required_fields":[{}],"type":"reporting"}}"#,
+                json.join(",")
+            )
+        );
+    }
+
+    #[test]
+    fn named_hunts_get_a_first_column() {
+        let mut stream = getinfo(&[
+            "hunts=GetNetTcpconnection with PowerShell Script Block,\
+             f1369394-48e1-4327-bf6d-14377f4b8687",
+        ]);
+        let header = "ScriptBlockText,dest,signature,signature_id,user_id,\
+                      vendor_product,EventID,Guid,Opcode,Name,Path,ProcessID,\
+                      ScriptBlockId,_time";
+        let event = |text: &str, id: &str| {
+            format!("{text},h,s,4104,u,v,4104,g,15,n,p,5,{id},9\n")
+        };
+        let body = format!(
+            "{header}\n{}{}{}",
+            event("Get-NetTCPConnection", "a"),
+            event("Remove-Item (Get-PSReadlineOption).HistorySavePath", "b"),
+            event("Get-Process", "c")
+        );
+        stream.extend(chunk(FINISHED, &body));
+        let (result, replies) = replies(&stream);
+        result.unwrap();
+        assert_eq!(
+            replies[1].1,
+            "hunt,dest,signature,signature_id,user_id,vendor_product,\
+             EventID,Guid,Opcode,Name,Path,ProcessID,ScriptBlockId,\
+             ScriptBlockText,count,firstTime,lastTime\n\
+             GetNetTcpconnection with PowerShell Script Block,h,s,4104,u,v,\
+             4104,g,15,n,p,5,a,Get-NetTCPConnection,1,9,9\n\
+             Windows Powershell History File Deletion,h,s,4104,u,v,,g,15,n,\
+             p,5,b,Remove-Item (Get-PSReadlineOption).HistorySavePath,1,9,9\n"
+        );
+    }
+
+    #[test]
+    fn a_bad_condition_is_an_error_reply_that_points_at_the_byte() {
+        let mut stream = getinfo(&[r#"condition=ScriptBlockText="*a"#]);
+        stream.extend(chunk(FINISHED, ""));
+        let (result, replies) = replies(&stream);
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "option condition, byte 16: this quote never closes\n  \
+             ScriptBlockText=\"*a\n                  ^"
+        );
+        assert!(replies[0].0.contains(r#""finished":true"#));
+        assert!(replies[0].0.contains("byte 16: this quote never closes"));
+    }
 }
