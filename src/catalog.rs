@@ -21,6 +21,7 @@
 //! `by` is a comma-separated field list; the condition is SPL as
 //! [`Condition`] reads it, over `ScriptBlockText`.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::condition::Condition;
@@ -56,6 +57,8 @@ pub struct Hunt {
 pub struct Catalog {
     /// The hunts, in file order.
     hunts: Vec<Hunt>,
+    /// Every name and id, ASCII lower case, tagged `name:` or `id:`.
+    taken: HashSet<String>,
 }
 
 impl Catalog {
@@ -94,14 +97,17 @@ impl Catalog {
 
     /// Adds one hunt, refusing a name or id already present.
     fn push(&mut self, hunt: Hunt) -> std::result::Result<(), String> {
-        for (what, value) in [("name", &hunt.name), ("id", &hunt.id)] {
-            let taken = self.hunts.iter().any(|h| {
-                let other = if what == "name" { &h.name } else { &h.id };
-                other.eq_ignore_ascii_case(value)
-            });
-            if taken {
+        let keys = [
+            ("name", &hunt.name, format!("name:{}", hunt.name)),
+            ("id", &hunt.id, format!("id:{}", hunt.id)),
+        ];
+        for (what, value, key) in &keys {
+            if self.taken.contains(&key.to_ascii_lowercase()) {
                 return Err(format!("the hunt {what} '{value}' is taken"));
             }
+        }
+        for (_, _, key) in keys {
+            self.taken.insert(key.to_ascii_lowercase());
         }
         self.hunts.push(hunt);
         Ok(())
@@ -130,6 +136,7 @@ impl Catalog {
     /// commas (ASCII case ignored, repeats counted once), sorted by name.
     pub fn select(&self, spec: &str) -> Result<Vec<Hunt>> {
         let mut chosen: Vec<&Hunt> = Vec::new();
+        let mut picked: HashSet<&String> = HashSet::new();
         if spec.trim().eq_ignore_ascii_case("all") {
             chosen.extend(&self.hunts);
         } else {
@@ -145,7 +152,7 @@ impl Catalog {
                         || h.id.eq_ignore_ascii_case(item)
                 });
                 match found {
-                    Some(h) if chosen.iter().any(|c| c.id == h.id) => {}
+                    Some(h) if !picked.insert(&h.id) => {}
                     Some(h) => chosen.push(h),
                     None => {
                         return Err(Error::option(format!(
@@ -448,6 +455,26 @@ mod tests {
         .unwrap();
         catalog.extend(mine, "f").unwrap();
         assert_eq!(catalog.select("m-1").unwrap()[0].name, "Mine");
+    }
+
+    #[test]
+    fn large_user_files_load_and_compile() {
+        let lines: Vec<String> = (0..2000)
+            .map(|i| {
+                format!(
+                    "h{i}\tid{i}\tdest\tScriptBlockText=\"*lit{i}*x{}*\"",
+                    i % 7
+                )
+            })
+            .collect();
+        let refs: Vec<&str> = lines.iter().map(|l| l.as_str()).collect();
+        let catalog = Catalog::parse(&file(&refs), "big").unwrap();
+        let hunts = catalog.select("all").unwrap();
+        assert_eq!(hunts.len(), 2000);
+        let conditions: Vec<_> = hunts.iter().map(|h| &h.condition).collect();
+        let matcher = crate::matcher::Matcher::new(&conditions).unwrap();
+        assert_eq!(matcher.patterns(), 2000);
+        assert_eq!(matcher.literals(), 2007);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Many conditions over one field, decided together.
 //!
 //! Running the ESCU hunts one after another would test each script block
-//! against some 330 wildcards. Instead every literal of every wildcard (the
+//! against some 250 distinct wildcards (and many more, counting repeats). Instead every literal of every wildcard (the
 //! text between the stars) goes into one Aho-Corasick automaton, ASCII
 //! case-insensitive, and one overlapping scan of a value tells which
 //! literals occur in it. A wildcard can only match when all its literals
@@ -25,6 +25,8 @@
 //! A field with several values matches a wildcard when any value does
 //! (semantics notes §2.4), so the wildcards' results of one event are the
 //! OR over its values, and the conditions are decided once per event.
+
+use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
@@ -104,9 +106,10 @@ pub struct Matcher {
 }
 
 impl Matcher {
-    /// Compiles `conditions`; they are numbered in the order given.
-    pub fn new(conditions: &[&Condition]) -> Matcher {
-        let mut keys: Vec<String> = Vec::new();
+    /// Compiles `conditions`; they are numbered in the order given. Fails
+    /// only when the literals are too many for one automaton.
+    pub fn new(conditions: &[&Condition]) -> Result<Matcher, String> {
+        let mut keys: HashMap<String, usize> = HashMap::new();
         let mut patterns: Vec<Pattern> = Vec::new();
         let exprs: Vec<Expr> = conditions
             .iter()
@@ -114,6 +117,7 @@ impl Matcher {
             .collect();
 
         let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut numbers: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut holders: Vec<Vec<usize>> = Vec::new();
         let mut checks = Vec::with_capacity(patterns.len());
         let mut needs = Vec::with_capacity(patterns.len());
@@ -122,18 +126,17 @@ impl Matcher {
             let mut mine: Vec<usize> = Vec::new();
             for literal in pattern.literals() {
                 let lower = literal.to_ascii_lowercase();
-                let id = match literals.iter().position(|l| *l == lower) {
-                    Some(id) => id,
-                    None => {
-                        literals.push(lower);
-                        holders.push(Vec::new());
-                        literals.len() - 1
-                    }
-                };
-                if !mine.contains(&id) {
-                    mine.push(id);
-                    holders[id].push(p);
-                }
+                let id = *numbers.entry(lower).or_insert_with_key(|lower| {
+                    literals.push(lower.clone());
+                    holders.push(Vec::new());
+                    literals.len() - 1
+                });
+                mine.push(id);
+            }
+            mine.sort_unstable();
+            mine.dedup();
+            for &id in &mine {
+                holders[id].push(p);
             }
             let text = pattern.as_str();
             let contains = pattern.literals().len() == 1
@@ -149,13 +152,22 @@ impl Matcher {
                 free.push(p);
             }
         }
-        let scanner = (!literals.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .build(&literals)
-                .expect("literals of bounded size always build")
-        });
+        let scanner = match literals.is_empty() {
+            true => None,
+            false => Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&literals)
+                    .map_err(|e| {
+                        format!(
+                            "the {} literals of the conditions do not fit \
+                             in one automaton ({e})",
+                            literals.len()
+                        )
+                    })?,
+            ),
+        };
 
         let mut users = vec![Vec::new(); patterns.len()];
         let mut always = Vec::new();
@@ -173,7 +185,7 @@ impl Matcher {
             }
         }
 
-        Matcher {
+        Ok(Matcher {
             seen: vec![false; literals.len()],
             seen_list: Vec::new(),
             found: vec![0; patterns.len()],
@@ -191,7 +203,7 @@ impl Matcher {
             exprs,
             users,
             always,
-        }
+        })
     }
 
     /// Number of distinct wildcards.
@@ -293,11 +305,11 @@ impl Matcher {
 /// Compiles a node, numbering new wildcards (distinct up to ASCII case).
 fn compile(
     node: &Node,
-    keys: &mut Vec<String>,
+    keys: &mut HashMap<String, usize>,
     patterns: &mut Vec<Pattern>,
 ) -> Expr {
     let list = |children: &[Node],
-                keys: &mut Vec<String>,
+                keys: &mut HashMap<String, usize>,
                 patterns: &mut Vec<Pattern>| {
         children
             .iter()
@@ -307,14 +319,10 @@ fn compile(
     match node {
         Node::Leaf(text) => {
             let key = text.to_ascii_lowercase();
-            let id = match keys.iter().position(|k| *k == key) {
-                Some(id) => id,
-                None => {
-                    keys.push(key);
-                    patterns.push(Pattern::new(text));
-                    patterns.len() - 1
-                }
-            };
+            let id = *keys.entry(key).or_insert_with(|| {
+                patterns.push(Pattern::new(text));
+                patterns.len() - 1
+            });
             Expr::Leaf(id)
         }
         Node::Not(inner) => {
@@ -348,7 +356,7 @@ mod tests {
             .map(|c| Condition::parse(c, F).unwrap())
             .collect();
         let refs: Vec<&Condition> = parsed.iter().collect();
-        Matcher::new(&refs)
+        Matcher::new(&refs).unwrap()
     }
 
     fn decide(m: &mut Matcher, values: &[&str]) -> Vec<usize> {

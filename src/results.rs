@@ -20,6 +20,7 @@
 //! hunt` use, see `order`), then as `stats` orders them.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use crate::catalog::HUNT_COLUMN;
 use crate::output;
@@ -56,9 +57,10 @@ where
     I: IntoIterator<Item = &'a [String]>,
 {
     let mut union: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for list in lists {
         for field in list {
-            if !union.contains(field) {
+            if seen.insert(field) {
                 union.push(field.clone());
             }
         }

@@ -12,7 +12,7 @@
 use std::ops::Range;
 
 use crate::catalog::{self, Plan};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event::{any_value, push_values, BadMultivalue, Event, Field};
 use crate::matcher::Matcher;
 use crate::options::Options;
@@ -126,11 +126,11 @@ impl Search {
     /// selection or the hunts file is wrong.
     pub fn new(options: &Options) -> Result<Search> {
         let plan = catalog::plan(options)?;
-        Ok(Search::with_plan(&options.field, &plan, &options.value))
+        Search::with_plan(&options.field, &plan, &options.value)
     }
 
     /// A search running `plan` on `field`, filling nulls with `fill`.
-    pub fn with_plan(field: &str, plan: &Plan, fill: &str) -> Search {
+    pub fn with_plan(field: &str, plan: &Plan, fill: &str) -> Result<Search> {
         let union = union_by(plan.hunts.iter().map(|h| h.by.as_slice()));
         let layout = Layout::new(field, &union);
         let conditions: Vec<_> =
@@ -156,8 +156,9 @@ impl Search {
                 }
             })
             .collect();
-        Search {
-            matcher: Matcher::new(&conditions),
+        let matcher = Matcher::new(&conditions).map_err(Error::option)?;
+        Ok(Search {
+            matcher,
             hunts,
             named: plan.named,
             fill: fill.as_bytes().to_vec(),
@@ -169,7 +170,7 @@ impl Search {
             picked: Vec::new(),
             decided: Vec::new(),
             layout,
-        }
+        })
     }
 
     /// The field layout: which fields the search needs.
@@ -424,7 +425,7 @@ mod tests {
             ("A", &["h", "Path"], "t=*alpha*"),
             ("B", &["h", "Path"], "t=*beta*"),
         ]);
-        let mut search = Search::with_plan("t", &plan, "0");
+        let mut search = Search::with_plan("t", &plan, "0").unwrap();
         let layout = search.layout().clone();
         assert_eq!(layout.names, vec!["t", "h", "Path", "_time"]);
         let e1 = event(
@@ -475,7 +476,7 @@ mod tests {
             ("A", &["h", "EventID", "t"], "t=*a*"),
             ("B", &["h", "t"], "t=*a* NOT t=*b*"),
         ]);
-        let mut search = Search::with_plan("t", &plan, "0");
+        let mut search = Search::with_plan("t", &plan, "0").unwrap();
         let layout = search.layout().clone();
         assert_eq!(layout.names, vec!["t", "h", "EventID", "_time"]);
         for (text, id) in [("a", "4104"), ("ab", "4104"), ("c", "1")] {
@@ -507,7 +508,7 @@ mod tests {
     #[test]
     fn a_not_hunt_matches_events_without_the_field() {
         let plan = plan(&[("N", &["h"], "NOT t=*x*")]);
-        let mut search = Search::with_plan("t", &plan, "0");
+        let mut search = Search::with_plan("t", &plan, "0").unwrap();
         let layout = search.layout().clone();
         let e = event(&layout, &[("h", &["z"])]);
         assert_eq!(search.offer(&e), Ok(true));
