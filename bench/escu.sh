@@ -7,7 +7,7 @@
 # both streams carry the same 15 columns, only their getinfo arguments
 # differ. Each is then played RUNS times through the release binary in
 # protocol mode (stdin from the file, stdout to /dev/null), and the best
-# wall time of each is reported, with the ratio all/one.
+# wall and CPU times of each are reported, with the ratios all/one.
 #
 # Usage: bench/escu.sh [EVENTS] [RUNS]     (defaults 100000 and 3)
 # Work files go to ${BENCH_DIR:-target/bench}.
@@ -31,30 +31,31 @@ fi
 [ -s "$dir/all.stream" ] && [ "$dir/all.stream" -nt "$xml" ] ||
     "$bin" record --hunts all "$xml" > "$dir/all.stream"
 
-# best wall seconds of $runs plays of stream $1; the last run's log line
-# goes to $dir/$1.log
-best() {
-    best=
-    i=0
-    while [ "$i" -lt "$runs" ]; do
-        start=$(date +%s.%N)
-        SCRIPTBLOCKHUNT_LOG=info "$bin" < "$dir/$1.stream" > /dev/null \
-            2> "$dir/$1.log"
-        end=$(date +%s.%N)
-        t=$(echo "$end - $start" | bc)
-        if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then
-            best=$t
-        fi
-        i=$((i + 1))
-    done
-    echo "$best"
+# Plays stream $1 $runs times; prints the best wall time and the best CPU
+# time (user + system) in seconds. The two streams are played in turns
+# (one, all, one, all, ...) so that load from other work on the machine
+# falls on both alike. The last run's log line goes to $dir/$1.log.
+play() {
+    /usr/bin/time -f '%e %U %S' -o "$dir/$1.time" env SCRIPTBLOCKHUNT_LOG=info \
+        "$bin" < "$dir/$1.stream" > /dev/null 2> "$dir/$1.log"
+    awk '{ printf "%s %.2f\n", $1, $2 + $3 }' "$dir/$1.time" >> "$dir/$1.times"
 }
+rm -f "$dir/one.times" "$dir/all.times"
+i=0
+while [ "$i" -lt "$runs" ]; do
+    play one
+    play all
+    i=$((i + 1))
+done
+best() { sort -n -k"$2" "$dir/$1.times" | head -1 | cut -d' ' -f"$2"; }
 
-one=$(best one)
-all=$(best all)
 mb=$(du -m "$dir/one.stream" | cut -f1)
-echo "events: $events; stream: $mb MB; runs: $runs (best of)"
-echo "one hunt  (GetNetTcpconnection): ${one} s"
-echo "101 hunts (hunts=all):           ${all} s"
-echo "ratio all/one: $(echo "scale=2; $all / $one" | bc)"
+echo "events: $events; stream: $mb MB; runs: $runs each, in turns (best of)"
+printf '%-34s %8s %8s\n' search wall cpu
+printf '%-34s %7ss %7ss\n' "one hunt (GetNetTcpconnection)" \
+    "$(best one 1)" "$(best one 2)"
+printf '%-34s %7ss %7ss\n' "101 hunts (hunts=all)" \
+    "$(best all 1)" "$(best all 2)"
+echo "ratio all/one: wall $(echo "scale=2; $(best all 1) / $(best one 1)" | bc)," \
+    "cpu $(echo "scale=2; $(best all 2) / $(best one 2)" | bc)"
 grep -h 'matched' "$dir/one.log" "$dir/all.log" | sed 's/^/log: /'
