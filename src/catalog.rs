@@ -71,6 +71,8 @@ impl Catalog {
     pub fn parse(text: &str, origin: &str) -> Result<Catalog> {
         let mut catalog = Catalog::default();
         let mut header = false;
+        // Windows editors may start the file with a byte order mark.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (n, line) in text.lines().enumerate() {
             let line = line.strip_suffix('\r').unwrap_or(line);
             if line.trim().is_empty() || line.starts_with('#') {
@@ -434,6 +436,9 @@ mod tests {
             "hunts file my.tsv, line 4: condition of 'a', byte 16: this \
              quote never closes\n  ScriptBlockText=\"x\n                  ^"
         );
+        let bom =
+            format!("\u{feff}{}", file(&["a\t1\tdest\tScriptBlockText=x"]));
+        assert_eq!(Catalog::parse(&bom, "f").unwrap().hunts().len(), 1);
         let no_header = Catalog::parse("a\tb\tc\td\n", "f").unwrap_err();
         assert!(no_header.to_string().contains("expected the header line"));
     }

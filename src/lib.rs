@@ -1,5 +1,7 @@
 //! `scriptblockhunt`: the ESCU hunt "GetNetTcpconnection with PowerShell
-//! Script Block" as a native Splunk custom search command.
+//! Script Block", or any of ESCU's 101 hunts of that shape over PowerShell
+//! script blocks, all in one pass, as a native Splunk custom search
+//! command.
 //!
 //! The data flows one way, one module per step:
 //! bytes -> [`chunk`] -> [`metadata`] and [`records`] -> [`search`]

@@ -42,6 +42,7 @@ const ALTERNATIVES: usize = 6;
 struct Lcg(u64);
 
 impl Lcg {
+    /// A number below `n`.
     fn next(&mut self, n: usize) -> usize {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1);
         ((self.0 >> 33) % n as u64) as usize
@@ -336,7 +337,9 @@ fn stream_for(events: &[WinEvent], args: &[String]) -> Vec<u8> {
 
 /// What the binary answered: the final body and its WARN messages.
 struct Answer {
+    /// The body of the final reply (the result CSV).
     body: Vec<u8>,
+    /// The texts of its WARN messages.
     warnings: Vec<String>,
 }
 
