@@ -20,7 +20,9 @@
 //! * in a value, `\\` is one backslash, `\"` a quote and `\|` a pipe; any
 //!   other backslash stays as it is, so `\*` is a backslash followed by a
 //!   wildcard ("The backslash symbol can't be used to escape the asterisk
-//!   in search strings", Search Manual, "Backslashes");
+//!   in search strings", Search Manual, "Backslashes"; that unknown
+//!   sequences stay is the search reference's "Quotes and escaping
+//!   characters" as remembered, not re-read: an assumption);
 //! * a value without `*` is a whole-value match; the match itself is the
 //!   [`Pattern`](crate::pattern::Pattern)'s: anchored, ASCII
 //!   case-insensitive.
