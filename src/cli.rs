@@ -49,6 +49,12 @@ USAGE
 OPTIONS (the search command's options, same meaning)
   --pattern WILDCARD   match when any pattern matches (repeatable;
                        default *Get-NetTcpconnection*)
+  --condition SPL      match when the SPL condition holds, e.g.
+                       'ScriptBlockText=*a* ScriptBlockText=*b* OR
+                       ScriptBlockText=*c*' (OR binds before AND)
+  --hunts all|LIST     run catalog hunts in one pass: all, or names/ids
+                       separated by commas; adds a first column hunt
+  --hunts-file FILE    more hunts, in the format of hunts/escu-4104.tsv
   --field NAME         the field matched (default ScriptBlockText)
   --by F1,F2,...       the BY fields (default the 13 of the ESCU search)
   --value TEXT         the fillnull value (default 0)
@@ -106,7 +112,15 @@ fn parse(argv: &[String]) -> Result<Command> {
         };
         let takes_value = matches!(
             flag,
-            "--pattern" | "--field" | "--by" | "--value" | "--tz" | "--format"
+            "--pattern"
+                | "--condition"
+                | "--hunts"
+                | "--hunts-file"
+                | "--field"
+                | "--by"
+                | "--value"
+                | "--tz"
+                | "--format"
         );
         if !takes_value {
             if flag.starts_with("--") {
@@ -140,11 +154,28 @@ fn parse(argv: &[String]) -> Result<Command> {
                     }
                 })
             }
+            "--hunts-file" => command
+                .args
+                .push(format!("hunts_file={}", absolute(&value)?)),
             _ => command.args.push(format!("{}={value}", &flag[2..])),
         }
         i += 1;
     }
     Ok(command)
+}
+
+/// `path` made absolute against the working directory: on the command
+/// line a relative path means what it means to every other program, not
+/// the app's `local/` directory.
+fn absolute(path: &str) -> Result<String> {
+    let path = std::path::Path::new(path);
+    if path.is_absolute() {
+        return Ok(path.display().to_string());
+    }
+    let cwd = std::env::current_dir().map_err(|e| {
+        Error::usage(format!("--hunts-file: no working directory: {e}"))
+    })?;
+    Ok(cwd.join(path).display().to_string())
 }
 
 /// Runs the program with `argv` (without the program name) and returns its
@@ -208,13 +239,13 @@ fn run_hunt(argv: &[String]) -> Result<i32> {
     let options = Options::parse(&command.args)?;
     let tz = time::zone(&command.tz)?;
     let report = hunt::run(&command.operands, &options)?;
-    let (columns, rows) = hunt::rendered(&report, &options, &tz);
+    let (columns, rows) = hunt::rendered(&report, &tz);
     let cells = rows
         .iter()
         .map(|r| r.iter().map(|c| Cow::Borrowed(c.as_slice())).collect());
     print_rows(&columns, cells, command.format)?;
     eprintln!("{}", hunt::summary(&report));
-    Ok(if report.outcome.rows.is_empty() { 1 } else { 0 })
+    Ok(if report.results.rows() == 0 { 1 } else { 0 })
 }
 
 /// `record`: event files to a chunk stream on stdout.
@@ -224,7 +255,7 @@ fn run_record(argv: &[String]) -> Result<i32> {
         return Err(Error::usage("record needs at least one FILE (or -)"));
     }
     let options = Options::parse(&command.args)?;
-    let names = Search::new(&options).layout().names.clone();
+    let names = Search::new(&options)?.layout().names.clone();
     let (events, _) = hunt::read_events(&command.operands)?;
     let events = hunt::script_blocks(events);
     let mut out = std::io::stdout().lock();

@@ -5,16 +5,18 @@
 //! [`Search`] the Splunk command runs, and renders `firstTime`/`lastTime`
 //! as `security_content_ctime` does.
 
+use std::borrow::Cow;
+
 use crate::error::Result;
 use crate::input;
 use crate::options::Options;
-use crate::search::{columns, Counters, Search};
-use crate::stats::Outcome;
+use crate::results::Results;
+use crate::search::{Counters, Search};
 use crate::time;
 use crate::winevent::{extract, split_events, WinEvent};
 
 /// What one offline run read and found.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Report {
     /// Input files read.
     pub files: u64,
@@ -24,8 +26,8 @@ pub struct Report {
     pub script_blocks: u64,
     /// The search's counts (its `events` equals `script_blocks`).
     pub counters: Counters,
-    /// The result rows and what stats dropped.
-    pub outcome: Outcome,
+    /// Each hunt's rows and what stats dropped.
+    pub results: Results,
 }
 
 /// Reads every event of the files at `paths`.
@@ -48,48 +50,39 @@ pub fn script_blocks(events: Vec<WinEvent>) -> Vec<WinEvent> {
 
 /// Runs the hunt over the files at `paths`.
 pub fn run(paths: &[String], options: &Options) -> Result<Report> {
+    let mut search = Search::new(options)?;
     let (events, files) = read_events(paths)?;
-    let mut report = Report {
-        files,
-        events: events.len() as u64,
-        ..Report::default()
-    };
+    let read = events.len() as u64;
     let kept = script_blocks(events);
-    report.script_blocks = kept.len() as u64;
 
-    let mut search = Search::new(options);
     let names = search.layout().names.clone();
     for event in &kept {
         // Extracted events hold split values only, never `__mv_` cells, so
         // no decoding error can occur here.
         let _ = search.offer(&event.slots(&names));
     }
-    let (outcome, counters) = search.finish();
-    report.counters = counters;
-    report.outcome = outcome;
-    Ok(report)
+    let (results, counters) = search.finish();
+    Ok(Report {
+        files,
+        events: read,
+        script_blocks: kept.len() as u64,
+        counters,
+        results,
+    })
 }
 
 /// The result table with times rendered in `tz`: column names and rows.
 pub fn rendered(
     report: &Report,
-    options: &Options,
     tz: &jiff::tz::TimeZone,
 ) -> (Vec<String>, Vec<Vec<Vec<u8>>>) {
-    let rows = report
-        .outcome
-        .rows
-        .iter()
-        .map(|row| {
-            let mut cells: Vec<Vec<u8>> =
-                row.values.iter().map(|v| v.to_vec()).collect();
-            cells.push(row.count.to_string().into_bytes());
-            cells.push(time::ctime(&row.first, tz));
-            cells.push(time::ctime(&row.last, tz));
-            cells
-        })
+    let results = &report.results;
+    let rows = results
+        .cells(|t| Cow::Owned(time::ctime(t, tz)))
+        .into_iter()
+        .map(|row| row.into_iter().map(Cow::into_owned).collect())
         .collect();
-    (columns(&options.by), rows)
+    (results.columns(), rows)
 }
 
 /// The one-paragraph summary printed on stderr after a run.
@@ -101,14 +94,11 @@ pub fn summary(report: &Report) -> String {
         report.events,
         report.script_blocks,
         report.counters.matched,
-        report.outcome.rows.len()
+        report.results.rows()
     );
-    if !report.outcome.absent.is_empty() && report.counters.matched > 0 {
+    for warning in report.results.warnings() {
         text.push('\n');
-        text.push_str(&crate::session::absent_message(
-            &report.outcome.absent,
-            report.counters.matched,
-        ));
+        text.push_str(&warning);
     }
     text
 }

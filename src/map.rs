@@ -66,7 +66,7 @@ pub fn converse<R: BufRead, W: Write>(
         options.to_args()
     );
     let by_len = options.by.len();
-    let mut search = Search::new(options);
+    let mut search = Search::new(options)?;
     let names = search.layout().names.clone();
     let mut sent_matched = 0;
     let mut rows_sent = 0;

@@ -104,6 +104,10 @@ pub fn fingerprint(options: &Options) -> String {
     }
     feed(b"value");
     feed(options.value.as_bytes());
+    if let Some(condition) = &options.condition {
+        feed(b"condition");
+        feed(condition.as_bytes());
+    }
     format!("{hash:016x}")
 }
 

@@ -27,11 +27,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::map::{self, Flush};
 use crate::metadata::{parse_request, Reply, Request};
 use crate::options::{Options, Phase};
-use crate::output;
 use crate::records::Records;
 use crate::reduce::{self, Reduce};
-use crate::search::{columns, Counters, Search};
-use crate::stats::Outcome;
+use crate::results::{HuntOutcome, Results};
+use crate::search::{Counters, Search};
 
 /// Serves one Splunk conversation from `input` to `output`. Returns `Ok`
 /// on a normal end. On an error the error reply has already been written
@@ -69,13 +68,12 @@ fn converse<R: BufRead, W: Write>(
     output: &mut W,
     flush: Flush,
 ) -> Result<()> {
-    let Some(options) = getinfo(reader, output)? else {
+    let Some((options, mut search)) = getinfo(reader, output)? else {
         return Ok(());
     };
     if options.phase == Phase::Map {
         return map::converse(reader, output, &options, flush);
     }
-    let mut search = Search::new(&options);
     let names = search.layout().names.clone();
     let mut reduce = options.distributed.then(|| Reduce::new(&options));
 
@@ -125,20 +123,34 @@ fn converse<R: BufRead, W: Write>(
             write_chunk(output, &Reply::execute(false).to_json(), b"")?;
             continue;
         }
-        let result = match reduce {
-            Some(reduce) => reduce.finish(),
+        let full_checks = search.full_checks();
+        let (results, counters) = match reduce {
+            Some(reduce) => {
+                let (outcome, counters) = reduce.finish();
+                let hunt = HuntOutcome {
+                    name: String::new(),
+                    by: options.by.clone(),
+                    matched: counters.matched,
+                    outcome,
+                };
+                let results = Results {
+                    named: false,
+                    hunts: vec![hunt],
+                };
+                (results, counters)
+            }
             None => search.finish(),
         };
-        return finish(result, &options, output);
+        return finish(results, counters, full_checks, output);
     }
 }
 
-/// Reads and answers the getinfo request. Returns the options, or `None`
-/// when the stream ended before any chunk.
+/// Reads and answers the getinfo request. Returns the options and the
+/// search they describe, or `None` when the stream ended before any chunk.
 fn getinfo<R: BufRead, W: Write>(
     reader: &mut ChunkReader<R>,
     output: &mut W,
-) -> Result<Option<Options>> {
+) -> Result<Option<(Options, Search)>> {
     let Some(chunk) = reader.read_chunk()? else {
         info!("stdin closed before any request; nothing to do");
         return Ok(None);
@@ -165,6 +177,7 @@ fn getinfo<R: BufRead, W: Write>(
     let options = Options::parse(&info.args)?;
     debug!("options: {:?}", options.to_args());
 
+    let search = Search::new(&options)?;
     let reply = match (options.phase, options.distributed) {
         (Phase::Map, _) => map::getinfo_reply(),
         (Phase::Reduce, true) => {
@@ -172,12 +185,12 @@ fn getinfo<R: BufRead, W: Write>(
         }
         (Phase::Reduce, false) => Reply {
             command_type: Some("reporting"),
-            required_fields: Search::new(&options).layout().names.clone(),
+            required_fields: search.layout().names.clone(),
             ..Reply::default()
         },
     };
     write_chunk(output, &reply.to_json(), b"")?;
-    Ok(Some(options))
+    Ok(Some((options, search)))
 }
 
 /// Offers every record of one chunk body to the search.
@@ -206,31 +219,25 @@ pub(crate) fn feed(
 
 /// Answers the last execute chunk with the result rows.
 fn finish<W: Write>(
-    (outcome, counters): (Outcome, Counters),
-    options: &Options,
+    results: Results,
+    counters: Counters,
+    full_checks: u64,
     output: &mut W,
 ) -> Result<()> {
     info!(
-        "{} events, {} matched, {} rows",
+        "{} events, {} matched, {} rows, {} hunts, {full_checks} full \
+         wildcard checks",
         counters.events,
         counters.matched,
-        outcome.rows.len()
+        results.rows(),
+        results.hunts.len()
     );
     let mut reply = Reply::execute(true);
-    if !outcome.absent.is_empty() && counters.matched > 0 {
-        let text = absent_message(&outcome.absent, counters.matched);
+    for text in results.warnings() {
         info!("{text}");
         reply.messages.push(("WARN", text));
     }
-    // The header goes out even with no rows: Splunk accepts header-only
-    // bodies (protocol notes §4.5) and the columns tell what was asked.
-    let mut body = Vec::new();
-    output::write_csv(
-        &columns(&options.by),
-        outcome.rows.iter().map(output::cells),
-        &mut body,
-    );
-    write_chunk(output, &reply.to_json(), &body)?;
+    write_chunk(output, &reply.to_json(), &results.csv())?;
     Ok(())
 }
 
@@ -390,5 +397,74 @@ mod tests {
         let err = serve(&stream[..], &mut out).unwrap_err();
         assert!(!String::from_utf8_lossy(&out).contains("KEY-123"));
         assert!(!err.to_string().contains("KEY-123"));
+    }
+
+    #[test]
+    fn hunts_all_requires_the_union_of_their_fields() {
+        let (result, replies) = replies(&getinfo(&["hunts=all"]));
+        result.unwrap();
+        let mut fields = vec!["ScriptBlockText"];
+        fields.extend(
+            crate::options::DEFAULT_BY
+                .iter()
+                .filter(|f| **f != "ScriptBlockText"),
+        );
+        fields.push("_time");
+        let json: Vec<String> =
+            fields.iter().map(|f| format!("{f:?}")).collect();
+        assert_eq!(
+            replies[0].0,
+            format!(
+                r#"{{"required_fields":[{}],"type":"reporting"}}"#,
+                json.join(",")
+            )
+        );
+    }
+
+    #[test]
+    fn named_hunts_get_a_first_column() {
+        let mut stream = getinfo(&[
+            "hunts=GetNetTcpconnection with PowerShell Script Block,\
+             f1369394-48e1-4327-bf6d-14377f4b8687",
+        ]);
+        let header = "ScriptBlockText,dest,signature,signature_id,user_id,\
+                      vendor_product,EventID,Guid,Opcode,Name,Path,ProcessID,\
+                      ScriptBlockId,_time";
+        let event = |text: &str, id: &str| {
+            format!("{text},h,s,4104,u,v,4104,g,15,n,p,5,{id},9\n")
+        };
+        let body = format!(
+            "{header}\n{}{}{}",
+            event("Get-NetTCPConnection", "a"),
+            event("Remove-Item (Get-PSReadlineOption).HistorySavePath", "b"),
+            event("Get-Process", "c")
+        );
+        stream.extend(chunk(FINISHED, &body));
+        let (result, replies) = replies(&stream);
+        result.unwrap();
+        assert_eq!(
+            replies[1].1,
+            "hunt,dest,signature,signature_id,user_id,vendor_product,\
+             EventID,Guid,Opcode,Name,Path,ProcessID,ScriptBlockId,\
+             ScriptBlockText,count,firstTime,lastTime\n\
+             GetNetTcpconnection with PowerShell Script Block,h,s,4104,u,v,\
+             4104,g,15,n,p,5,a,Get-NetTCPConnection,1,9,9\n\
+             Windows Powershell History File Deletion,h,s,4104,u,v,,g,15,n,\
+             p,5,b,Remove-Item (Get-PSReadlineOption).HistorySavePath,1,9,9\n"
+        );
+    }
+
+    #[test]
+    fn a_bad_condition_is_an_error_reply_that_points_at_the_byte() {
+        let mut stream = getinfo(&[r#"condition=ScriptBlockText="*a"#]);
+        stream.extend(chunk(FINISHED, ""));
+        let (result, replies) = replies(&stream);
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "option condition, byte 16: this quote never closes\n  \
+             ScriptBlockText=\"*a\n                  ^"
+        );
+        assert!(replies[0].0.contains(r#""finished":true"#));
+        assert!(replies[0].0.contains("byte 16: this quote never closes"));
     }
 }
