@@ -5,14 +5,21 @@
 //! bytes -> [`chunk`] -> [`metadata`] and [`records`] -> [`search`]
 //! ([`pattern`], then [`stats`] with [`order`]) -> [`output`] -> bytes.
 //! [`session`] drives that flow for Splunk; the offline front ends feed the
-//! same [`search`] from event files ([`winevent`]) and recorded streams.
+//! same [`search`] from event files and recorded streams: [`sources`]
+//! tells each file's format and reads it ([`evtxlog`], [`xmlstream`],
+//! [`jsonlines`], [`splunkcsv`]) into [`winevent`] fields, and [`hunt`]
+//! runs the search over them.
 
 pub mod chunk;
 pub mod cli;
 pub mod error;
 pub mod event;
+pub mod eventtime;
+pub mod evtxlog;
 pub mod hunt;
 pub mod input;
+pub mod jsonlines;
+pub mod jsonout;
 pub mod logger;
 pub mod metadata;
 pub mod options;
@@ -22,7 +29,10 @@ pub mod pattern;
 pub mod records;
 pub mod search;
 pub mod session;
+pub mod sources;
+pub mod splunkcsv;
 pub mod stats;
 pub mod stream;
 pub mod time;
 pub mod winevent;
+pub mod xmlstream;

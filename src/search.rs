@@ -178,6 +178,18 @@ impl Search {
         Ok(true)
     }
 
+    /// Folds another search over the same options into this one: its
+    /// groups (nulls still unfilled, as a map phase hands them on) and its
+    /// counts. A search per thread, absorbed at the end, gives the rows of
+    /// one search over all the events.
+    pub fn absorb(&mut self, other: Search) {
+        for partial in other.stats.partials() {
+            self.stats.merge(&partial);
+        }
+        self.counters.events += other.counters.events;
+        self.counters.matched += other.counters.matched;
+    }
+
     /// Ends the search: fillnull, stats, sorted rows.
     pub fn finish(self) -> (Outcome, Counters) {
         (self.stats.finish(&self.fill), self.counters)
