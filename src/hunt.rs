@@ -468,7 +468,7 @@ pub fn summary(report: &Report, options: &Options) -> String {
     read.push_str(&format!(", {} event(s)", report.events));
     let mut skipped = Vec::new();
     if report.skipped > 0 {
-        skipped.push(format!("{} damaged record(s) skipped", report.skipped));
+        skipped.push(format!("{} skipped as damaged", report.skipped));
     }
     if report.unknown > 0 {
         skipped.push(format!(
