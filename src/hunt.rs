@@ -360,7 +360,7 @@ fn progress_bar(inputs: &[Input], wanted: bool) -> ProgressBar {
     }
     let bar = ProgressBar::new(total);
     let style = ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:30}] {bytes}/{total_bytes} \
+        "{elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} \
          ({bytes_per_sec}, {eta} left)",
     )
     .expect("progress template parses")
