@@ -283,6 +283,52 @@ mod tests {
     }
 
     #[test]
+    fn absorbed_searches_equal_one_search() {
+        let options = Options::parse(&["field=t", "by=h,Path"]).unwrap();
+        let mut whole = Search::new(&options);
+        let mut left = Search::new(&options);
+        let mut right = Search::new(&options);
+        let layout = whole.layout().clone();
+        let events = [
+            event(
+                &layout,
+                &[
+                    ("t", &["Get-NetTCPConnection"]),
+                    ("h", &["a"]),
+                    ("_time", &["3"]),
+                ],
+            ),
+            event(
+                &layout,
+                &[
+                    ("t", &["Get-NetTCPConnection"]),
+                    ("h", &["a"]),
+                    ("Path", &["p"]),
+                ],
+            ),
+            event(
+                &layout,
+                &[
+                    ("t", &["Get-NetTCPConnection"]),
+                    ("h", &["a"]),
+                    ("_time", &["1"]),
+                ],
+            ),
+            event(&layout, &[("t", &["no"]), ("h", &["b"])]),
+        ];
+        for (i, e) in events.iter().enumerate() {
+            whole.offer(e).unwrap();
+            let side = if i % 2 == 0 { &mut left } else { &mut right };
+            side.offer(e).unwrap();
+        }
+        left.absorb(right);
+        let (rows, counters) = left.finish();
+        assert_eq!((rows, counters), whole.finish());
+        assert_eq!(counters.events, 4);
+        assert_eq!(counters.matched, 3);
+    }
+
+    #[test]
     fn bad_multivalue_names_the_slot() {
         struct Bad;
         impl Event for Bad {
