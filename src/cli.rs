@@ -8,6 +8,7 @@ use std::io::{IsTerminal, Write};
 
 use log::LevelFilter;
 
+use crate::cluster;
 use crate::error::{Error, Result};
 use crate::hunt;
 use crate::input;
@@ -40,6 +41,13 @@ USAGE
                                        play a recorded stream through the
                                        command; name=value replaces the
                                        command's arguments
+  scriptblockhunt replay --indexers K [--chunk-rows N] [--map-flush F]
+                         [--measure] [--format F] STREAM [name=value ...]
+                                       the same as distributed=true on K
+                                       indexers: event n goes to indexer
+                                       n mod K, each runs the map phase,
+                                       the search head merges; --measure
+                                       also runs one process and compares
 
 OPTIONS (the search command's options, same meaning)
   --pattern WILDCARD   match when any pattern matches (repeatable;
@@ -65,7 +73,8 @@ EXIT STATUS
   format are reported, skipped and counted in the summary on stderr;
   they do not change the status.
   replay: 0 when the command ended normally, 1 when it replied with an
-  error, 2 when the stream could not be read.
+  error (or --measure found different results), 2 when the stream could
+  not be read.
   protocol mode: 0 on a normal end, 1 on an error (sent to Splunk too).
 
 ENVIRONMENT
@@ -295,7 +304,8 @@ fn run_record(argv: &[String]) -> Result<i32> {
 
 /// `replay`: a recorded stream through the command.
 fn run_replay(argv: &[String]) -> Result<i32> {
-    let command = parse(argv)?;
+    let (cluster, argv) = cluster::take_flags(argv)?;
+    let command = parse(&argv)?;
     if !command.args.is_empty() {
         return Err(Error::usage(
             "replay takes the command's options as name=value after the \
@@ -307,9 +317,22 @@ fn run_replay(argv: &[String]) -> Result<i32> {
     };
     let input = input::open(path)?;
     let args = (!args.is_empty()).then_some(args);
-    let replayed = stream::replay(input, args)?;
+    let (replayed, report) = match &cluster {
+        Some(settings) => cluster::replay(input, args, settings)?,
+        None => (stream::replay(input, args)?, None),
+    };
     for (level, text) in &replayed.messages {
         eprintln!("scriptblockhunt: {level}: {text}");
+    }
+    if let Some(report) = &report {
+        eprint!("{report}");
+        if !report.identical {
+            eprintln!(
+                "scriptblockhunt: the map + reduce result differs from the \
+                 single-process result"
+            );
+            return Ok(1);
+        }
     }
     if replayed.result.is_err() {
         return Ok(1);

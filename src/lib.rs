@@ -8,10 +8,13 @@
 //! same [`search`] from event files and recorded streams: [`sources`]
 //! tells each file's format and reads it ([`evtxlog`], [`xmlstream`],
 //! [`jsonlines`], [`splunkcsv`]) into [`winevent`] fields, and [`hunt`]
-//! runs the search over them.
+//! runs the search over them. With `distributed=true` the work splits in
+//! two ([`preop`]): [`map`] runs on the indexers and sends [`partial`]
+//! rows, [`reduce`] merges them on the search head.
 
 pub mod chunk;
 pub mod cli;
+pub mod cluster;
 pub mod error;
 pub mod event;
 pub mod eventtime;
@@ -21,12 +24,16 @@ pub mod input;
 pub mod jsonlines;
 pub mod jsonout;
 pub mod logger;
+pub mod map;
 pub mod metadata;
 pub mod options;
 pub mod order;
 pub mod output;
+pub mod partial;
 pub mod pattern;
+pub mod preop;
 pub mod records;
+pub mod reduce;
 pub mod search;
 pub mod session;
 pub mod sources;

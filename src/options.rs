@@ -30,8 +30,22 @@ pub const DEFAULT_BY: [&str; 13] = [
     "ScriptBlockText",
 ];
 
-/// Every option name the command knows, for error messages.
-pub const OPTION_NAMES: [&str; 4] = ["pattern", "field", "by", "value"];
+/// Every option name the command knows, for error messages. `phase` is
+/// left out: only the streaming preop that `distributed=true` sends uses
+/// it.
+pub const OPTION_NAMES: [&str; 5] =
+    ["pattern", "field", "by", "value", "distributed"];
+
+/// Which side of the map/reduce split an invocation is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Phase {
+    /// The reporting command on the search head (the SDK's default phase
+    /// name). Default.
+    #[default]
+    Reduce,
+    /// The streaming preop on the indexers: `phase=map`.
+    Map,
+}
 
 /// The parsed options of one invocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +59,11 @@ pub struct Options {
     pub by: Vec<String>,
     /// The fillnull value. Default: `0`.
     pub value: String,
+    /// `distributed`: ask Splunk to run a map phase on the indexers and
+    /// read its partial rows. Default: false.
+    pub distributed: bool,
+    /// `phase`: `map` in the streaming preop, else `reduce`.
+    pub phase: Phase,
 }
 
 impl Default for Options {
@@ -54,6 +73,8 @@ impl Default for Options {
             field: DEFAULT_FIELD.to_string(),
             by: DEFAULT_BY.iter().map(|s| s.to_string()).collect(),
             value: DEFAULT_VALUE.to_string(),
+            distributed: false,
+            phase: Phase::Reduce,
         }
     }
 }
@@ -96,11 +117,21 @@ impl Options {
                 "field" => options.field = field_name("field", value)?,
                 "by" => options.by = field_list(value)?,
                 "value" => options.value = value.to_string(),
+                "distributed" => {
+                    options.distributed = boolean("distributed", value)?
+                }
+                "phase" => options.phase = phase(value)?,
                 _ => return Err(unknown(arg)),
             }
         }
         if !patterns.is_empty() {
             options.patterns = patterns;
+        }
+        if options.distributed && options.phase == Phase::Map {
+            return Err(Error::option(
+                "phase=map is the map phase that distributed=true starts \
+                 on the indexers; it cannot be distributed itself",
+            ));
         }
         Ok(options)
     }
@@ -115,6 +146,12 @@ impl Options {
         args.push(format!("field={}", self.field));
         args.push(format!("by={}", self.by.join(",")));
         args.push(format!("value={}", self.value));
+        if self.distributed {
+            args.push("distributed=true".to_string());
+        }
+        if self.phase == Phase::Map {
+            args.push("phase=map".to_string());
+        }
         args
     }
 }
@@ -127,6 +164,37 @@ fn unknown(arg: &str) -> Error {
          name=value)",
         OPTION_NAMES.join(", ")
     ))
+}
+
+/// Parses a boolean the way Splunk's SDK does (`validators.Boolean`):
+/// `1 t true y yes` and `0 f false n no`, in any case.
+fn boolean(option: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "t" | "true" | "y" | "yes" => Ok(true),
+        "0" | "f" | "false" | "n" | "no" => Ok(false),
+        _ => {
+            let shown: String = value.chars().take(40).collect();
+            Err(Error::option(format!(
+                "option {option} takes true or false (also t, f, yes, no, \
+                 1, 0), got '{shown}'"
+            )))
+        }
+    }
+}
+
+/// Parses `phase`: `map` or `reduce`, as the SDK's reporting commands name
+/// their phases.
+fn phase(value: &str) -> Result<Phase> {
+    match value.trim() {
+        "map" => Ok(Phase::Map),
+        "reduce" => Ok(Phase::Reduce),
+        other => {
+            let shown: String = other.chars().take(40).collect();
+            Err(Error::option(format!(
+                "option phase takes map or reduce, got '{shown}'"
+            )))
+        }
+    }
 }
 
 /// Checks a single field name: not empty, no comma.
@@ -212,7 +280,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "unknown option 'bogus=1'; valid options are pattern, field, \
-             by, value (each as name=value)"
+             by, value, distributed (each as name=value)"
         );
         let err = Options::parse(&["ScriptBlockText"]).unwrap_err();
         assert!(err.to_string().starts_with("unknown option"), "{err}");
@@ -225,6 +293,47 @@ mod tests {
             err.to_string(),
             "option field is given more than once; it takes one value"
         );
+    }
+
+    #[test]
+    fn distributed_takes_splunk_booleans() {
+        for (text, want) in [
+            ("true", true),
+            ("T", true),
+            ("1", true),
+            ("yes", true),
+            ("Y", true),
+            ("FALSE", false),
+            ("f", false),
+            ("0", false),
+            ("no", false),
+            ("n", false),
+        ] {
+            let arg = format!("distributed={text}");
+            let options = Options::parse(&[arg.as_str()]).unwrap();
+            assert_eq!(options.distributed, want, "{arg}");
+        }
+        assert!(!Options::default().distributed);
+        let err = Options::parse(&["distributed=maybe"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "option distributed takes true or false (also t, f, yes, no, \
+             1, 0), got 'maybe'"
+        );
+    }
+
+    #[test]
+    fn phase_map_is_parsed_and_cannot_be_distributed() {
+        let options = Options::parse(&["by=a", "phase=map"]).unwrap();
+        assert_eq!(options.phase, Phase::Map);
+        assert_eq!(Options::parse(&options.to_args()).unwrap(), options);
+        let options = Options::parse(&["distributed=t"]).unwrap();
+        assert_eq!(options.phase, Phase::Reduce);
+        assert_eq!(Options::parse(&options.to_args()).unwrap(), options);
+        assert!(Options::parse(&["phase=shuffle"]).is_err());
+        let err =
+            Options::parse(&["phase=map", "distributed=true"]).unwrap_err();
+        assert!(err.to_string().starts_with("phase=map is the map phase"));
     }
 
     #[test]

@@ -124,6 +124,12 @@ impl Search {
         self.stats.len()
     }
 
+    /// Takes the groups held so far and starts over with none; the counters
+    /// keep counting.
+    pub fn take_stats(&mut self) -> Stats {
+        self.stats.take()
+    }
+
     /// Offers one event; returns whether it matched.
     pub fn offer<E: Event + ?Sized>(
         &mut self,

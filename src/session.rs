@@ -4,7 +4,9 @@
 //! sends execute chunks until one says `finished:true`, reading exactly one
 //! reply to each (protocol notes §0). This command is a reporting command:
 //! it answers every intermediate execute chunk with an empty
-//! `{"finished":false}` and the last one with the result rows.
+//! `{"finished":false}` and the last one with the result rows. With
+//! `distributed=true` it reads partial rows instead of events (`reduce`),
+//! and `phase=map` is the streaming map phase (`map`).
 //!
 //! Ends:
 //!
@@ -22,19 +24,31 @@ use log::{debug, info, warn};
 
 use crate::chunk::{write_chunk, ChunkReader};
 use crate::error::{Error, ErrorKind, Result};
+use crate::map::{self, Flush};
 use crate::metadata::{parse_request, Reply, Request};
-use crate::options::Options;
+use crate::options::{Options, Phase};
 use crate::output;
 use crate::records::Records;
-use crate::search::{columns, Search};
+use crate::reduce::{self, Reduce};
+use crate::search::{columns, Counters, Search};
+use crate::stats::Outcome;
 
 /// Serves one Splunk conversation from `input` to `output`. Returns `Ok`
 /// on a normal end. On an error the error reply has already been written
 /// (when the output still worked) and the error is returned for the exit
 /// status and the log.
-pub fn serve<R: BufRead, W: Write>(input: R, mut output: W) -> Result<()> {
+pub fn serve<R: BufRead, W: Write>(input: R, output: W) -> Result<()> {
+    serve_with(input, output, Flush::default())
+}
+
+/// `serve`, with the map phase sending its partial rows as `flush` says.
+pub fn serve_with<R: BufRead, W: Write>(
+    input: R,
+    mut output: W,
+    flush: Flush,
+) -> Result<()> {
     let mut reader = ChunkReader::new(input);
-    match converse(&mut reader, &mut output) {
+    match converse(&mut reader, &mut output, flush) {
         Ok(()) => Ok(()),
         Err(e) if e.is_broken_pipe() => Err(e),
         Err(e) => {
@@ -53,12 +67,17 @@ pub fn serve<R: BufRead, W: Write>(input: R, mut output: W) -> Result<()> {
 fn converse<R: BufRead, W: Write>(
     reader: &mut ChunkReader<R>,
     output: &mut W,
+    flush: Flush,
 ) -> Result<()> {
     let Some(options) = getinfo(reader, output)? else {
         return Ok(());
     };
+    if options.phase == Phase::Map {
+        return map::converse(reader, output, &options, flush);
+    }
     let mut search = Search::new(&options);
     let names = search.layout().names.clone();
+    let mut reduce = options.distributed.then(|| Reduce::new(&options));
 
     loop {
         let Some(chunk) = reader.read_chunk()? else {
@@ -84,20 +103,33 @@ fn converse<R: BufRead, W: Write>(
                 }));
             }
         };
-        let before = search.counters();
-        feed(&mut search, number, chunk.body, &names)?;
-        let after = search.counters();
-        debug!(
-            "chunk {number}: {} events, {} matched, {} groups held",
-            after.events - before.events,
-            after.matched - before.matched,
-            search.groups()
-        );
+        if let Some(reduce) = &mut reduce {
+            reduce.feed(number, chunk.body)?;
+            debug!(
+                "chunk {number}: {} partial rows so far, {} groups held",
+                reduce.rows(),
+                reduce.groups()
+            );
+        } else {
+            let before = search.counters();
+            feed(&mut search, number, chunk.body, &names)?;
+            let after = search.counters();
+            debug!(
+                "chunk {number}: {} events, {} matched, {} groups held",
+                after.events - before.events,
+                after.matched - before.matched,
+                search.groups()
+            );
+        }
         if !finished {
             write_chunk(output, &Reply::execute(false).to_json(), b"")?;
             continue;
         }
-        return finish(search, &options, output);
+        let result = match reduce {
+            Some(reduce) => reduce.finish(),
+            None => search.finish(),
+        };
+        return finish(result, &options, output);
     }
 }
 
@@ -133,18 +165,23 @@ fn getinfo<R: BufRead, W: Write>(
     let options = Options::parse(&info.args)?;
     debug!("options: {:?}", options.to_args());
 
-    let layout = Search::new(&options).layout().clone();
-    let reply = Reply {
-        command_type: Some("reporting"),
-        required_fields: layout.names,
-        ..Reply::default()
+    let reply = match (options.phase, options.distributed) {
+        (Phase::Map, _) => map::getinfo_reply(),
+        (Phase::Reduce, true) => {
+            reduce::getinfo_reply(&options, info.command.as_deref())
+        }
+        (Phase::Reduce, false) => Reply {
+            command_type: Some("reporting"),
+            required_fields: Search::new(&options).layout().names.clone(),
+            ..Reply::default()
+        },
     };
     write_chunk(output, &reply.to_json(), b"")?;
     Ok(Some(options))
 }
 
 /// Offers every record of one chunk body to the search.
-fn feed(
+pub(crate) fn feed(
     search: &mut Search,
     chunk: u64,
     body: &[u8],
@@ -169,11 +206,10 @@ fn feed(
 
 /// Answers the last execute chunk with the result rows.
 fn finish<W: Write>(
-    search: Search,
+    (outcome, counters): (Outcome, Counters),
     options: &Options,
     output: &mut W,
 ) -> Result<()> {
-    let (outcome, counters) = search.finish();
     info!(
         "{} events, {} matched, {} rows",
         counters.events,
@@ -186,14 +222,14 @@ fn finish<W: Write>(
         info!("{text}");
         reply.messages.push(("WARN", text));
     }
+    // The header goes out even with no rows: Splunk accepts header-only
+    // bodies (protocol notes §4.5) and the columns tell what was asked.
     let mut body = Vec::new();
-    if !outcome.rows.is_empty() {
-        output::write_csv(
-            &columns(&options.by),
-            outcome.rows.iter().map(output::cells),
-            &mut body,
-        );
-    }
+    output::write_csv(
+        &columns(&options.by),
+        outcome.rows.iter().map(output::cells),
+        &mut body,
+    );
     write_chunk(output, &reply.to_json(), &body)?;
     Ok(())
 }
@@ -339,7 +375,7 @@ mod tests {
         stream.extend(chunk(FINISHED, "t,_time\nget-nettcpconnection,1\n"));
         let (result, replies) = replies(&stream);
         result.unwrap();
-        assert_eq!(replies[1].1, "");
+        assert_eq!(replies[1].1, "t,Path,count,firstTime,lastTime\n");
         assert!(replies[1].0.contains(
             "no matching event has the BY field Path; fillnull does not \
              create it"

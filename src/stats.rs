@@ -162,6 +162,13 @@ impl Stats {
         self.groups.is_empty()
     }
 
+    /// Takes the groups held so far, leaving an empty table over the same
+    /// BY fields (the map phase sends them and starts over).
+    pub fn take(&mut self) -> Stats {
+        let fresh = Stats::new(&self.by);
+        std::mem::replace(self, fresh)
+    }
+
     /// Adds one event. `values[i]` lists the ranges in `arena` of BY field
     /// i's values (empty = null); the event joins one group per combination
     /// of values, a repeated value counting once per occurrence
@@ -429,6 +436,38 @@ mod tests {
             .collect();
         assert_eq!(first, vec!["2", "10", "812", "5336", "1a", "B", "a"]);
         assert_eq!(show(&outcome.rows)[0], "2|1||");
+    }
+
+    #[test]
+    fn groups_compare_exact_bytes() {
+        let mut stats = Stats::new(&by(&["h"]));
+        add(&mut stats, &[&["ABC"]], Some("1"));
+        add(&mut stats, &[&["abc"]], Some("2"));
+        add(&mut stats, &[&["ABC "]], Some("3"));
+        let outcome = stats.finish(b"0");
+        assert_eq!(
+            show(&outcome.rows),
+            vec!["ABC|1|1|1", "ABC |1|3|3", "abc|1|2|2"]
+        );
+    }
+
+    #[test]
+    fn min_max_numbers_before_strings_and_original_text() {
+        let mut stats = Stats::new(&by(&["h"]));
+        for t in ["10", "abc", "9.50", "1e1", "B"] {
+            add(&mut stats, &[&["x"]], Some(t));
+        }
+        add(&mut stats, &[&["x"]], None);
+        let outcome = stats.finish(b"0");
+        // 9.50 is the smallest number (text kept, not 9.5); strings come
+        // after numbers, and "abc" > "B" by bytes.
+        assert_eq!(show(&outcome.rows), vec!["x|6|9.50|abc"]);
+    }
+
+    #[test]
+    fn no_events_no_rows() {
+        let outcome = Stats::new(&by(&["h"])).finish(b"0");
+        assert!(outcome.rows.is_empty());
     }
 
     #[test]
