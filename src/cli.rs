@@ -28,9 +28,12 @@ USAGE
   scriptblockhunt                      speak Splunk's chunked protocol v2 on
                                        stdin/stdout (how splunkd runs it)
   scriptblockhunt hunt [OPTIONS] FILE...
-                                       run the hunting search over
-                                       XmlWinEventLog files ('-' = stdin,
-                                       gzip undone)
+                                       run the hunting search over event
+                                       files: EVTX, XmlWinEventLog text,
+                                       JSON lines (Winlogbeat, NXLog,
+                                       OTRF), Splunk CSV exports; told by
+                                       content; directories walked, '-' =
+                                       stdin, gzip undone
   scriptblockhunt record [OPTIONS] FILE... > STREAM
                                        write the chunk stream Splunk would
                                        send the command for those events
@@ -58,12 +61,23 @@ OPTIONS (the search command's options, same meaning)
   --field NAME         the field matched (default ScriptBlockText)
   --by F1,F2,...       the BY fields (default the 13 of the ESCU search)
   --value TEXT         the fillnull value (default 0)
-  --tz ZONE            IANA zone for firstTime/lastTime (default UTC)
-  --format table|csv   output format (default: table on a terminal, else
-                       CSV)
+  --tz ZONE            IANA zone for firstTime/lastTime, and of times
+                       written without a zone (default: this machine's
+                       zone, as Splunk uses the server's zone)
+  --format F           table, csv or json (JSON lines); default: table on
+                       a terminal (cut to its width), else CSV
+
+HUNT ONLY
+  --explain            also list, on stderr, every matching event that
+                       stats dropped: file, record, missing BY fields
+  --threads N          files read in parallel (default: one per core);
+                       the result does not depend on it
 
 EXIT STATUS
-  hunt: 0 with rows, 1 with no rows, 2 on errors.
+  hunt: 0 with rows, 1 with no rows, 2 on errors (a bad option, a FILE
+  that cannot be opened or read). Damaged records and files of no known
+  format are reported, skipped and counted in the summary on stderr;
+  they do not change the status.
   replay: 0 when the command ended normally, 1 when it replied with an
   error (or --measure found different results), 2 when the stream could
   not be read.
@@ -80,6 +94,8 @@ enum Format {
     Table,
     /// CSV, for programs.
     Csv,
+    /// JSON lines: one object a row, the columns in order.
+    Json,
 }
 
 /// The parsed command line of an offline front end.
@@ -87,8 +103,12 @@ enum Format {
 struct Command {
     /// Search command arguments (`name=value`) built from the flags.
     args: Vec<String>,
-    /// `--tz`.
-    tz: String,
+    /// `--tz`; `None` is the machine's zone.
+    tz: Option<String>,
+    /// `--threads`; 0 is one per core.
+    threads: usize,
+    /// `--explain`.
+    explain: bool,
     /// `--format`, if given.
     format: Option<Format>,
     /// Everything that is not a flag: files, or a stream then arguments.
@@ -99,7 +119,9 @@ struct Command {
 fn parse(argv: &[String]) -> Result<Command> {
     let mut command = Command {
         args: Vec::new(),
-        tz: "UTC".to_string(),
+        tz: None,
+        threads: 0,
+        explain: false,
         format: None,
         operands: Vec::new(),
     };
@@ -110,6 +132,11 @@ fn parse(argv: &[String]) -> Result<Command> {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
             _ => (arg.as_str(), None),
         };
+        if flag == "--explain" && inline.is_none() {
+            command.explain = true;
+            i += 1;
+            continue;
+        }
         let takes_value = matches!(
             flag,
             "--pattern"
@@ -121,6 +148,7 @@ fn parse(argv: &[String]) -> Result<Command> {
                 | "--value"
                 | "--tz"
                 | "--format"
+                | "--threads"
         );
         if !takes_value {
             if flag.starts_with("--") {
@@ -142,14 +170,22 @@ fn parse(argv: &[String]) -> Result<Command> {
             }
         };
         match flag {
-            "--tz" => command.tz = value,
+            "--tz" => command.tz = Some(value),
+            "--threads" => {
+                command.threads = value.parse().map_err(|_| {
+                    Error::usage(format!(
+                        "--threads {value}: expected a whole number"
+                    ))
+                })?
+            }
             "--format" => {
                 command.format = Some(match value.as_str() {
                     "table" => Format::Table,
                     "csv" => Format::Csv,
+                    "json" => Format::Json,
                     other => {
                         return Err(Error::usage(format!(
-                            "--format {other}: expected table or csv"
+                            "--format {other}: expected table, csv or json"
                         )))
                     }
                 })
@@ -237,15 +273,42 @@ fn run_hunt(argv: &[String]) -> Result<i32> {
         return Err(Error::usage("hunt needs at least one FILE (or -)"));
     }
     let options = Options::parse(&command.args)?;
-    let tz = time::zone(&command.tz)?;
-    let report = hunt::run(&command.operands, &options)?;
+    let tz = zone(&command.tz)?;
+    let settings = hunt::Settings {
+        tz: tz.clone(),
+        threads: command.threads,
+        explain: command.explain,
+        progress: true,
+    };
+    let report = hunt::run(&command.operands, &options, &settings)?;
     let (columns, rows) = hunt::rendered(&report, &tz);
     let cells = rows
         .iter()
         .map(|r| r.iter().map(|c| Cow::Borrowed(c.as_slice())).collect());
     print_rows(&columns, cells, command.format)?;
-    eprintln!("{}", hunt::summary(&report));
-    Ok(if report.results.rows() == 0 { 1 } else { 0 })
+    eprintln!("scriptblockhunt: {}", hunt::summary(&report, &options));
+    if command.explain {
+        for line in hunt::explain(&report) {
+            eprintln!("scriptblockhunt: {line}");
+        }
+    }
+    Ok(if report.unreadable > 0 {
+        2
+    } else if report.results.rows() == 0 {
+        1
+    } else {
+        0
+    })
+}
+
+/// The zone `--tz` names, or the machine's zone when it is not given:
+/// Splunk renders times in the user's zone, else the server's
+/// (user-prefs.conf `tz`).
+fn zone(name: &Option<String>) -> Result<jiff::tz::TimeZone> {
+    match name {
+        Some(name) => time::zone(name),
+        None => Ok(jiff::tz::TimeZone::system()),
+    }
 }
 
 /// `record`: event files to a chunk stream on stdout.
@@ -256,7 +319,8 @@ fn run_record(argv: &[String]) -> Result<i32> {
     }
     let options = Options::parse(&command.args)?;
     let names = Search::new(&options)?.layout().names.clone();
-    let (events, _) = hunt::read_events(&command.operands)?;
+    let (events, _) =
+        hunt::read_events(&command.operands, &zone(&command.tz)?)?;
     let events = hunt::script_blocks(events);
     let mut out = std::io::stdout().lock();
     stream::record(&events, &names, &command.args, &mut out)?;
@@ -314,7 +378,19 @@ fn run_replay(argv: &[String]) -> Result<i32> {
     Ok(0)
 }
 
-/// Prints rows as a table or CSV on stdout.
+/// The width a table must fit: the terminal's when stdout is one, else
+/// `COLUMNS` when set; `None` means no limit (cells are cut at 60
+/// characters instead).
+fn table_width(terminal: bool) -> Option<usize> {
+    if terminal {
+        if let Some((_, columns)) = console::Term::stdout().size_checked() {
+            return Some(columns as usize);
+        }
+    }
+    std::env::var("COLUMNS").ok()?.trim().parse().ok()
+}
+
+/// Prints rows as a table, CSV or JSON lines on stdout.
 fn print_rows<'a, I>(
     columns: &[String],
     rows: I,
@@ -335,8 +411,17 @@ where
             output::write_csv(columns, rows, &mut out);
             stdout.write_all(&out)?;
         }
+        Format::Json => {
+            let mut out = Vec::new();
+            crate::jsonout::write_rows(columns, rows, &mut out);
+            stdout.write_all(&out)?;
+        }
         Format::Table => {
-            stdout.write_all(output::table(columns, rows, 60).as_bytes())?
+            let text = match table_width(stdout.is_terminal()) {
+                Some(width) => output::table_fit(columns, rows, width),
+                None => output::table(columns, rows, 60),
+            };
+            stdout.write_all(text.as_bytes())?
         }
     }
     stdout.flush()?;

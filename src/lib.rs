@@ -9,10 +9,12 @@
 //! [`results`] -> [`output`] -> bytes. What the search runs comes from the
 //! options: [`condition`]s, or hunts from the [`catalog`].
 //! [`session`] drives that flow for Splunk; the offline front ends feed the
-//! same [`search`] from event files ([`winevent`]) and recorded streams.
-//! With `distributed=true` the work splits in two ([`preop`]): [`map`]
-//! runs on the indexers and sends [`partial`] rows, [`reduce`] merges them
-//! on the search head.
+//! same [`search`] from event files and recorded streams: [`sources`]
+//! tells each file's format and reads it ([`evtxlog`], [`xmlstream`],
+//! [`jsonlines`], [`splunkcsv`]) into [`winevent`] fields, and [`hunt`]
+//! runs the search over them. With `distributed=true` the work splits in
+//! two ([`preop`]): [`map`] runs on the indexers and sends [`partial`]
+//! rows, [`reduce`] merges them on the search head.
 
 pub mod catalog;
 pub mod chunk;
@@ -21,8 +23,12 @@ pub mod cluster;
 pub mod condition;
 pub mod error;
 pub mod event;
+pub mod eventtime;
+pub mod evtxlog;
 pub mod hunt;
 pub mod input;
+pub mod jsonlines;
+pub mod jsonout;
 pub mod logger;
 pub mod map;
 pub mod matcher;
@@ -38,7 +44,10 @@ pub mod reduce;
 pub mod results;
 pub mod search;
 pub mod session;
+pub mod sources;
+pub mod splunkcsv;
 pub mod stats;
 pub mod stream;
 pub mod time;
 pub mod winevent;
+pub mod xmlstream;

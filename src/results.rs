@@ -30,7 +30,7 @@ use crate::stats::{Outcome, Row};
 pub const MAX_WARNINGS: usize = 10;
 
 /// What one hunt found.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HuntOutcome {
     /// The hunt's name; empty for the unnamed hunt.
     pub name: String,
@@ -43,7 +43,7 @@ pub struct HuntOutcome {
 }
 
 /// The outcome of every hunt of a search, in output order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Results {
     /// True when the table has the `hunt` column.
     pub named: bool,
@@ -69,6 +69,19 @@ where
 }
 
 impl Results {
+    /// The results of one unnamed search over `by`.
+    pub fn single(by: Vec<String>, matched: u64, outcome: Outcome) -> Results {
+        Results {
+            named: false,
+            hunts: vec![HuntOutcome {
+                name: String::new(),
+                by,
+                matched,
+                outcome,
+            }],
+        }
+    }
+
     /// The BY columns of the table.
     fn by_columns(&self) -> Vec<String> {
         union_by(self.hunts.iter().map(|h| h.by.as_slice()))

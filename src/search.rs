@@ -178,6 +178,17 @@ impl Search {
         &self.layout
     }
 
+    /// The BY fields of the search: the union of its hunts' BY lists, in
+    /// slot order.
+    pub fn by_names(&self) -> Vec<String> {
+        let names = &self.layout.names;
+        self.layout
+            .by_slots
+            .iter()
+            .map(|&s| names[s].clone())
+            .collect()
+    }
+
     /// Counts so far.
     pub fn counters(&self) -> Counters {
         self.counters
@@ -270,6 +281,21 @@ impl Search {
             tally.stats.add_event(&self.arena, picked, time);
         }
         Ok(true)
+    }
+
+    /// Folds another search over the same options into this one: each
+    /// hunt's groups (nulls still unfilled, as a map phase hands them on)
+    /// and the counts. A search per thread, absorbed at the end, gives the
+    /// rows of one search over all the events.
+    pub fn absorb(&mut self, other: Search) {
+        for (mine, theirs) in self.hunts.iter_mut().zip(other.hunts) {
+            for partial in theirs.stats.partials() {
+                mine.stats.merge(&partial);
+            }
+            mine.matched += theirs.matched;
+        }
+        self.counters.events += other.counters.events;
+        self.counters.matched += other.counters.matched;
     }
 
     /// Ends the search: each hunt's fillnull and stats, sorted rows.
@@ -379,6 +405,52 @@ mod tests {
         let outcome = &results.hunts[0].outcome;
         // Grouping by the multivalue field itself yields both values.
         assert_eq!(outcome.rows.len(), 2);
+    }
+
+    #[test]
+    fn absorbed_searches_equal_one_search() {
+        let options = Options::parse(&["field=t", "by=h,Path"]).unwrap();
+        let mut whole = Search::new(&options).unwrap();
+        let mut left = Search::new(&options).unwrap();
+        let mut right = Search::new(&options).unwrap();
+        let layout = whole.layout().clone();
+        let events = [
+            event(
+                &layout,
+                &[
+                    ("t", &["Get-NetTCPConnection"]),
+                    ("h", &["a"]),
+                    ("_time", &["3"]),
+                ],
+            ),
+            event(
+                &layout,
+                &[
+                    ("t", &["Get-NetTCPConnection"]),
+                    ("h", &["a"]),
+                    ("Path", &["p"]),
+                ],
+            ),
+            event(
+                &layout,
+                &[
+                    ("t", &["Get-NetTCPConnection"]),
+                    ("h", &["a"]),
+                    ("_time", &["1"]),
+                ],
+            ),
+            event(&layout, &[("t", &["no"]), ("h", &["b"])]),
+        ];
+        for (i, e) in events.iter().enumerate() {
+            whole.offer(e).unwrap();
+            let side = if i % 2 == 0 { &mut left } else { &mut right };
+            side.offer(e).unwrap();
+        }
+        left.absorb(right);
+        let (rows, counters) = left.finish();
+        assert_eq!((rows, counters), whole.finish());
+        assert_eq!(counters.events, 4);
+        assert_eq!(counters.matched, 3);
     }
 
     #[test]

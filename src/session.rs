@@ -29,7 +29,7 @@ use crate::metadata::{parse_request, Reply, Request};
 use crate::options::{Options, Phase};
 use crate::records::Records;
 use crate::reduce::{self, Reduce};
-use crate::results::{HuntOutcome, Results};
+use crate::results::Results;
 use crate::search::{Counters, Search};
 
 /// Serves one Splunk conversation from `input` to `output`. Returns `Ok`
@@ -127,17 +127,8 @@ fn converse<R: BufRead, W: Write>(
         let (results, counters) = match reduce {
             Some(reduce) => {
                 let (outcome, counters) = reduce.finish();
-                let hunt = HuntOutcome {
-                    name: String::new(),
-                    by: options.by.clone(),
-                    matched: counters.matched,
-                    outcome,
-                };
-                let results = Results {
-                    named: false,
-                    hunts: vec![hunt],
-                };
-                (results, counters)
+                let by = options.by.clone();
+                (Results::single(by, counters.matched, outcome), counters)
             }
             None => search.finish(),
         };

@@ -62,13 +62,13 @@ impl Aggregate {
         self.count += count;
         if let Some(t) = min {
             let t = Extreme::new(t);
-            if self.min.as_ref().map_or(true, |m| t.key() < m.key()) {
+            if self.min.as_ref().is_none_or(|m| t.key() < m.key()) {
                 self.min = Some(t);
             }
         }
         if let Some(t) = max {
             let t = Extreme::new(t);
-            if self.max.as_ref().map_or(true, |m| t.key() > m.key()) {
+            if self.max.as_ref().is_none_or(|m| t.key() > m.key()) {
                 self.max = Some(t);
             }
         }
@@ -78,12 +78,12 @@ impl Aggregate {
     fn absorb(&mut self, other: Aggregate) {
         self.count += other.count;
         if let Some(t) = other.min {
-            if self.min.as_ref().map_or(true, |m| t.key() < m.key()) {
+            if self.min.as_ref().is_none_or(|m| t.key() < m.key()) {
                 self.min = Some(t);
             }
         }
         if let Some(t) = other.max {
-            if self.max.as_ref().map_or(true, |m| t.key() > m.key()) {
+            if self.max.as_ref().is_none_or(|m| t.key() > m.key()) {
                 self.max = Some(t);
             }
         }
