@@ -19,6 +19,7 @@ pub mod options;
 pub mod order;
 pub mod output;
 pub mod pattern;
+pub mod reassembly;
 pub mod records;
 pub mod search;
 pub mod session;
