@@ -66,6 +66,11 @@ OPTIONS (the search command's options, same meaning)
                        zone, as Splunk uses the server's zone)
   --format F           table, csv or json (JSON lines); default: table on
                        a terminal (cut to its width), else CSV
+  --reassemble         join script blocks split across several 4104
+                       events (same ScriptBlockId and dest) before
+                       matching; not Splunk's answer, which misses a name
+                       cut between two pieces
+  --reassembly-limit N bytes of pieces held at most (default 268435456)
 
 HUNT ONLY
   --explain            also list, on stderr, every matching event that
@@ -137,6 +142,11 @@ fn parse(argv: &[String]) -> Result<Command> {
             i += 1;
             continue;
         }
+        if flag == "--reassemble" && inline.is_none() {
+            command.args.push("reassemble=true".to_string());
+            i += 1;
+            continue;
+        }
         let takes_value = matches!(
             flag,
             "--pattern"
@@ -149,6 +159,7 @@ fn parse(argv: &[String]) -> Result<Command> {
                 | "--tz"
                 | "--format"
                 | "--threads"
+                | "--reassembly-limit"
         );
         if !takes_value {
             if flag.starts_with("--") {
@@ -189,6 +200,9 @@ fn parse(argv: &[String]) -> Result<Command> {
                         )))
                     }
                 })
+            }
+            "--reassembly-limit" => {
+                command.args.push(format!("reassembly_limit={value}"))
             }
             "--hunts-file" => command
                 .args

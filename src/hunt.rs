@@ -23,6 +23,7 @@ use jiff::tz::TimeZone;
 
 use crate::error::{Error, Result};
 use crate::options::Options;
+use crate::reassembly::{Counts, Joiner};
 use crate::results::Results;
 use crate::search::{Counters, Search};
 use crate::sources::{self, Format, Input, Place, Sink};
@@ -96,6 +97,8 @@ pub struct Report {
     /// The BY fields of the search (the union over its hunts), which
     /// [`Suspect::nulls`] index.
     pub by: Vec<String>,
+    /// What reassembly saw, with `--reassemble`.
+    pub reassembly: Option<Counts>,
     /// Matching events with null BY fields (with `--explain` only), in
     /// file order.
     pub suspects: Vec<Suspect>,
@@ -174,6 +177,8 @@ impl Tally {
 struct Worker {
     /// The search of this thread.
     search: Search,
+    /// Reassembly in front of it, with `--reassemble`.
+    joiner: Option<Joiner>,
     /// The fields the search needs, by slot.
     names: Vec<String>,
     /// The BY fields (the union over the search's hunts).
@@ -199,10 +204,15 @@ impl Sink for Worker {
         self.tally.script_blocks += 1;
         // Extracted events hold split values only, never `__mv_` cells, so
         // no decoding error can occur here.
-        let matched = self
-            .search
-            .offer(&event.slots(&self.names))
-            .unwrap_or(false);
+        let slots = event.slots(&self.names);
+        let matched = match &mut self.joiner {
+            Some(joiner) => {
+                let before = self.search.counters().matched;
+                let _ = joiner.offer(&mut self.search, &slots);
+                self.search.counters().matched > before
+            }
+            None => self.search.offer(&slots).unwrap_or(false),
+        };
         if !matched || !self.explain {
             return;
         }
@@ -236,11 +246,20 @@ impl Sink for Worker {
 
 impl Worker {
     /// A worker running `search`.
-    fn new(search: Search, settings: &Settings, bar: &ProgressBar) -> Self {
+    fn new(
+        mut search: Search,
+        options: &Options,
+        settings: &Settings,
+        bar: &ProgressBar,
+    ) -> Self {
+        let joiner = options
+            .reassemble
+            .then(|| Joiner::new(&mut search, options.reassembly_limit));
         let names = search.layout().names.clone();
         let by = search.by_names();
         Worker {
             search,
+            joiner,
             names,
             by,
             tally: Tally::default(),
@@ -298,7 +317,14 @@ pub fn run(
         return Err(Error::usage("- (stdin) can be given only once"));
     }
     let bar = progress_bar(&inputs, settings.progress);
-    let threads = thread_count(settings.threads, inputs.len());
+    // The pieces of one script block may sit in different files: with
+    // reassembly one thread reads them all.
+    let wanted = if options.reassemble {
+        1
+    } else {
+        settings.threads
+    };
+    let threads = thread_count(wanted, inputs.len());
     log::debug!("reading {} input(s) with {threads} thread(s)", inputs.len());
 
     // Every thread's search is built here, so that a bad condition or
@@ -313,7 +339,7 @@ pub fn run(
         for (t, search) in searches.into_iter().enumerate() {
             let (next, done, inputs, bar) = (&next, &done, &inputs, &bar);
             scope.spawn(move || {
-                let mut worker = Worker::new(search, settings, bar);
+                let mut worker = Worker::new(search, options, settings, bar);
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(input) = inputs.get(i) else { break };
@@ -330,7 +356,12 @@ pub fn run(
     let mut search = Search::new(options)?;
     let by = search.by_names();
     let mut tally = Tally::default();
-    for (_, worker) in workers {
+    let mut reassembly = None;
+    for (_, mut worker) in workers {
+        if let Some(joiner) = &mut worker.joiner {
+            // Joined events hold split values only: no decoding error.
+            reassembly = joiner.finish(&mut worker.search).ok();
+        }
         search.absorb(worker.search);
         tally.add(worker.tally);
     }
@@ -354,6 +385,7 @@ pub fn run(
         counters,
         results,
         by,
+        reassembly,
         suspects: tally.suspects,
     })
 }
@@ -506,6 +538,13 @@ pub fn summary(report: &Report, options: &Options) -> String {
         report.counters.matched,
         report.results.rows()
     );
+    if let Some(counts) = &report.reassembly {
+        let (line, warnings) = crate::reassembly::report(counts);
+        text.push_str(&format!("\n{line}"));
+        for warning in warnings {
+            text.push_str(&format!("\n{warning}"));
+        }
+    }
     if let Some(why) = why_no_rows(report, options) {
         text.push('\n');
         text.push_str(&why);

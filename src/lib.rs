@@ -39,6 +39,7 @@ pub mod output;
 pub mod partial;
 pub mod pattern;
 pub mod preop;
+pub mod reassembly;
 pub mod records;
 pub mod reduce;
 pub mod results;

@@ -95,7 +95,7 @@ pub fn converse<R: BufRead, W: Write>(
                 }));
             }
         };
-        session::feed(&mut search, number, chunk.body, &names)?;
+        session::feed(&mut search, None, number, chunk.body, &names)?;
 
         let mut body = Vec::new();
         if flush == Flush::EachChunk || finished {

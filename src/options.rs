@@ -33,7 +33,7 @@ pub const DEFAULT_BY: [&str; 13] = [
 /// Every option name the command knows, for error messages. `phase` is
 /// left out: only the streaming preop that `distributed=true` sends uses
 /// it.
-pub const OPTION_NAMES: [&str; 8] = [
+pub const OPTION_NAMES: [&str; 10] = [
     "pattern",
     "condition",
     "hunts",
@@ -42,6 +42,8 @@ pub const OPTION_NAMES: [&str; 8] = [
     "by",
     "value",
     "distributed",
+    "reassemble",
+    "reassembly_limit",
 ];
 
 /// Which side of the map/reduce split an invocation is.
@@ -81,6 +83,12 @@ pub struct Options {
     pub distributed: bool,
     /// `phase`: `map` in the streaming preop, else `reduce`.
     pub phase: Phase,
+    /// `reassemble`: join script blocks split across several 4104 events
+    /// before matching. Default: false (Splunk's own answer).
+    pub reassemble: bool,
+    /// `reassembly_limit`: bytes of pieces held at most while blocks wait
+    /// for their other pieces. Default: 256 MiB.
+    pub reassembly_limit: usize,
 }
 
 impl Default for Options {
@@ -95,6 +103,8 @@ impl Default for Options {
             hunts_file: None,
             distributed: false,
             phase: Phase::Reduce,
+            reassemble: false,
+            reassembly_limit: crate::reassembly::DEFAULT_LIMIT_BYTES,
         }
     }
 }
@@ -146,6 +156,12 @@ impl Options {
                     options.distributed = boolean("distributed", value)?
                 }
                 "phase" => options.phase = phase(value)?,
+                "reassemble" => {
+                    options.reassemble = boolean("reassemble", value)?
+                }
+                "reassembly_limit" => {
+                    options.reassembly_limit = byte_count(value)?
+                }
                 _ => return Err(unknown(arg)),
             }
         }
@@ -195,6 +211,12 @@ impl Options {
         }
         if self.phase == Phase::Map {
             args.push("phase=map".to_string());
+        }
+        if self.reassemble {
+            args.push("reassemble=true".to_string());
+        }
+        if self.reassembly_limit != crate::reassembly::DEFAULT_LIMIT_BYTES {
+            args.push(format!("reassembly_limit={}", self.reassembly_limit));
         }
         args
     }
@@ -256,6 +278,20 @@ fn boolean(option: &str, value: &str) -> Result<bool> {
             Err(Error::option(format!(
                 "option {option} takes true or false (also t, f, yes, no, \
                  1, 0), got '{shown}'"
+            )))
+        }
+    }
+}
+
+/// Parses a byte count: a whole number, at least 1.
+fn byte_count(value: &str) -> Result<usize> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => {
+            let shown: String = value.chars().take(40).collect();
+            Err(Error::option(format!(
+                "option reassembly_limit takes a number of bytes above 0, \
+                 got '{shown}'"
             )))
         }
     }
@@ -359,8 +395,8 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "unknown option 'bogus=1'; valid options are pattern, \
-             condition, hunts, hunts_file, field, by, value, distributed \
-             (each as name=value)"
+             condition, hunts, hunts_file, field, by, value, distributed, \
+             reassemble, reassembly_limit (each as name=value)"
         );
         let err = Options::parse(&["ScriptBlockText"]).unwrap_err();
         assert!(err.to_string().starts_with("unknown option"), "{err}");

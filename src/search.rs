@@ -57,6 +57,18 @@ impl Layout {
             time_slot,
         }
     }
+
+    /// The slot of `name`, added after the others when the layout does not
+    /// have it yet.
+    pub fn require(&mut self, name: &str) -> usize {
+        match self.names.iter().position(|n| n == name) {
+            Some(i) => i,
+            None => {
+                self.names.push(name.to_string());
+                self.names.len() - 1
+            }
+        }
+    }
 }
 
 /// A `__mv_` cell that could not be decoded, with the slot it was in.
@@ -176,6 +188,12 @@ impl Search {
     /// The field layout: which fields the search needs.
     pub fn layout(&self) -> &Layout {
         &self.layout
+    }
+
+    /// The slot of `name`, which the search's input must then carry too
+    /// (reassembly needs fields the hunts may not use).
+    pub fn require(&mut self, name: &str) -> usize {
+        self.layout.require(name)
     }
 
     /// The BY fields of the search: the union of its hunts' BY lists, in

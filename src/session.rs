@@ -27,10 +27,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::map::{self, Flush};
 use crate::metadata::{parse_request, Reply, Request};
 use crate::options::{Options, Phase};
+use crate::reassembly::{self, Joiner};
 use crate::records::Records;
 use crate::reduce::{self, Reduce};
 use crate::results::Results;
-use crate::search::{Counters, Search};
+use crate::search::{BadField, Counters, Search};
 
 /// Serves one Splunk conversation from `input` to `output`. Returns `Ok`
 /// on a normal end. On an error the error reply has already been written
@@ -68,14 +69,15 @@ fn converse<R: BufRead, W: Write>(
     output: &mut W,
     flush: Flush,
 ) -> Result<()> {
-    let Some((options, mut search)) = getinfo(reader, output)? else {
+    let Some((options, mut search, mut joiner)) = getinfo(reader, output)?
+    else {
         return Ok(());
     };
     if options.phase == Phase::Map {
         return map::converse(reader, output, &options, flush);
     }
     let names = search.layout().names.clone();
-    let mut reduce = options.distributed.then(|| Reduce::new(&options));
+    let mut reduce = splits(&options).then(|| Reduce::new(&options));
 
     loop {
         let Some(chunk) = reader.read_chunk()? else {
@@ -110,7 +112,7 @@ fn converse<R: BufRead, W: Write>(
             );
         } else {
             let before = search.counters();
-            feed(&mut search, number, chunk.body, &names)?;
+            feed(&mut search, joiner.as_mut(), number, chunk.body, &names)?;
             let after = search.counters();
             debug!(
                 "chunk {number}: {} events, {} matched, {} groups held",
@@ -123,6 +125,15 @@ fn converse<R: BufRead, W: Write>(
             write_chunk(output, &Reply::execute(false).to_json(), b"")?;
             continue;
         }
+        let mut warnings = Vec::new();
+        if let Some(joiner) = &mut joiner {
+            let counts = joiner
+                .finish(&mut search)
+                .map_err(|bad| bad_field(number, 0, &names, &bad))?;
+            let (line, more) = reassembly::report(&counts);
+            info!("{line}");
+            warnings = more;
+        }
         let full_checks = search.full_checks();
         let (results, counters) = match reduce {
             Some(reduce) => {
@@ -132,16 +143,27 @@ fn converse<R: BufRead, W: Write>(
             }
             None => search.finish(),
         };
-        return finish(results, counters, full_checks, output);
+        return finish(results, counters, full_checks, warnings, output);
     }
 }
+
+/// True when the search runs split in a map and a reduce phase:
+/// `distributed=true`, unless `reassemble=true` keeps it whole (the pieces
+/// of one block can reach different indexers, since forwarders balance
+/// their output over indexers, so only the search head sees every piece).
+fn splits(options: &Options) -> bool {
+    options.distributed && !options.reassemble
+}
+
+/// The search, and the joiner in front of it when `reassemble=true`.
+type Prepared = (Options, Search, Option<Joiner>);
 
 /// Reads and answers the getinfo request. Returns the options and the
 /// search they describe, or `None` when the stream ended before any chunk.
 fn getinfo<R: BufRead, W: Write>(
     reader: &mut ChunkReader<R>,
     output: &mut W,
-) -> Result<Option<(Options, Search)>> {
+) -> Result<Option<Prepared>> {
     let Some(chunk) = reader.read_chunk()? else {
         info!("stdin closed before any request; nothing to do");
         return Ok(None);
@@ -168,8 +190,11 @@ fn getinfo<R: BufRead, W: Write>(
     let options = Options::parse(&info.args)?;
     debug!("options: {:?}", options.to_args());
 
-    let search = Search::new(&options)?;
-    let reply = match (options.phase, options.distributed) {
+    let mut search = Search::new(&options)?;
+    let joiner = options
+        .reassemble
+        .then(|| Joiner::new(&mut search, options.reassembly_limit));
+    let mut reply = match (options.phase, splits(&options)) {
         (Phase::Map, _) => map::getinfo_reply(),
         (Phase::Reduce, true) => {
             reduce::getinfo_reply(&options, info.command.as_deref())
@@ -180,32 +205,54 @@ fn getinfo<R: BufRead, W: Write>(
             ..Reply::default()
         },
     };
+    if options.distributed && options.reassemble {
+        let text = "distributed=true is not used with reassemble=true: the \
+                    pieces of one script block can reach different \
+                    indexers, so they are joined on the search head";
+        info!("{text}");
+        reply.messages.push(("WARN", text.to_string()));
+    }
     write_chunk(output, &reply.to_json(), b"")?;
-    Ok(Some((options, search)))
+    Ok(Some((options, search, joiner)))
 }
 
 /// Offers every record of one chunk body to the search.
 pub(crate) fn feed(
     search: &mut Search,
+    mut joiner: Option<&mut Joiner>,
     chunk: u64,
     body: &[u8],
     names: &[String],
 ) -> Result<()> {
     let mut records = Records::new(chunk, body, names)?;
     while records.advance()? {
-        if let Err(bad) = search.offer(&records) {
-            return Err(Error::new(ErrorKind::Csv {
-                chunk,
-                record: records.count(),
-                reason: format!(
-                    "field {}: the __mv_ cell is not in $value$;$value$ \
-                     form (byte {})",
-                    names[bad.slot], bad.error.offset
-                ),
-            }));
+        let offered = match joiner.as_deref_mut() {
+            Some(joiner) => joiner.offer(search, &records),
+            None => search.offer(&records).map(|_| ()),
+        };
+        if let Err(bad) = offered {
+            return Err(bad_field(chunk, records.count(), names, &bad));
         }
     }
     Ok(())
+}
+
+/// The error for a `__mv_` cell that could not be decoded.
+fn bad_field(
+    chunk: u64,
+    record: u64,
+    names: &[String],
+    bad: &BadField,
+) -> Error {
+    Error::new(ErrorKind::Csv {
+        chunk,
+        record,
+        reason: format!(
+            "field {}: the __mv_ cell is not in $value$;$value$ form (byte \
+             {})",
+            names[bad.slot], bad.error.offset
+        ),
+    })
 }
 
 /// Answers the last execute chunk with the result rows.
@@ -213,6 +260,7 @@ fn finish<W: Write>(
     results: Results,
     counters: Counters,
     full_checks: u64,
+    warnings: Vec<String>,
     output: &mut W,
 ) -> Result<()> {
     info!(
@@ -224,7 +272,7 @@ fn finish<W: Write>(
         results.hunts.len()
     );
     let mut reply = Reply::execute(true);
-    for text in results.warnings() {
+    for text in warnings.into_iter().chain(results.warnings()) {
         info!("{text}");
         reply.messages.push(("WARN", text));
     }
