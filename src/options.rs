@@ -146,7 +146,7 @@ impl Options {
                 }
                 "field" => options.field = field_name("field", value)?,
                 "by" => options.by = field_list(value)?,
-                "value" => options.value = value.to_string(),
+                "value" => options.value = fill_value(value)?,
                 "condition" => options.condition = Some(value.to_string()),
                 "hunts" => options.hunts = Some(value.to_string()),
                 "hunts_file" => {
@@ -331,15 +331,23 @@ fn field_name(option: &str, value: &str) -> Result<String> {
 /// Parses `f1,f2,...`: at least one name, none empty, none repeated.
 fn field_list(value: &str) -> Result<Vec<String>> {
     let mut fields: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for item in value.split(',') {
         let name = item.trim();
         if name.is_empty() {
+            let shown: String = value.chars().take(60).collect();
             return Err(Error::option(format!(
                 "option by needs a comma-separated list of field names, \
-                 got '{value}'"
+                 got '{shown}'"
             )));
         }
-        if fields.iter().any(|f| f == name) {
+        if OUTPUT_COLUMNS.contains(&name) {
+            return Err(Error::option(format!(
+                "option by cannot list {name}: count, firstTime and \
+                 lastTime are the output's own columns"
+            )));
+        }
+        if !seen.insert(name) {
             return Err(Error::option(format!(
                 "option by lists field {name} twice"
             )));
@@ -347,6 +355,22 @@ fn field_list(value: &str) -> Result<Vec<String>> {
         fields.push(name.to_string());
     }
     Ok(fields)
+}
+
+/// The columns the command adds after the BY fields.
+const OUTPUT_COLUMNS: [&str; 3] = ["count", "firstTime", "lastTime"];
+
+/// Checks the fillnull value: an empty one is refused, because an empty
+/// cell is how Splunk's CSV says null, so filled fields would come back
+/// to Splunk as nulls.
+fn fill_value(value: &str) -> Result<String> {
+    if value.is_empty() {
+        return Err(Error::option(
+            "option value needs a non-empty text: Splunk reads an empty \
+             cell back as a null field",
+        ));
+    }
+    Ok(value.to_string())
 }
 
 #[cfg(test)]
@@ -490,7 +514,17 @@ mod tests {
 
     #[test]
     fn empty_lists_and_names_are_refused() {
-        for bad in ["by=", "by=a,,b", "by=a,a", "field=", "pattern="] {
+        for bad in [
+            "by=",
+            "by=a,,b",
+            "by=a,a",
+            "by=count",
+            "by=h,firstTime",
+            "by=lastTime",
+            "field=",
+            "pattern=",
+            "value=",
+        ] {
             assert!(Options::parse(&[bad]).is_err(), "{bad}");
         }
     }

@@ -173,6 +173,13 @@ fn cut(text: &str, cap: usize) -> String {
     out
 }
 
+/// True for the characters that reorder text on a terminal (bidi
+/// embeddings, overrides and isolates): attacker-written script text must
+/// not rearrange the table a person reads.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// One cell as the table shows it.
 fn shown(cell: &[u8], max_cell: usize) -> String {
     let text = String::from_utf8_lossy(cell);
@@ -188,7 +195,7 @@ fn shown(cell: &[u8], max_cell: usize) -> String {
             '\r' if chars.peek() == Some(&'\n') => continue,
             '\r' | '\n' => out.push('↵'),
             '\t' => out.push(' '),
-            c if c.is_control() => out.push('\u{fffd}'),
+            c if c.is_control() || is_bidi_control(c) => out.push('\u{fffd}'),
             c => out.push(c),
         }
         n += 1;

@@ -257,7 +257,9 @@ mod tests {
                 .filter(|p| !p.is_empty())
                 .map(|p| format!("pattern={p}"))
                 .collect();
-            args.push(format!("value={value}"));
+            if !value.is_empty() {
+                args.push(format!("value={value}"));
+            }
             args.push("distributed=yes".to_string());
             let options = Options::parse(&args).unwrap();
             let preop = streaming_preop(COMMAND, &options);

@@ -560,7 +560,7 @@ mod tests {
         assert_eq!(
             results.warnings(),
             vec![
-                "hunt 'A': 1 events matched, but no matching event has the BY \
+                "hunt 'A': 1 event matched, but no matching event has the BY \
                  field Path; fillnull does not create it, so stats returned \
                  no rows (leave it out with by=...)"
             ]

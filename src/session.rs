@@ -288,11 +288,23 @@ pub fn absent_message(absent: &[String], matched: u64) -> String {
     } else {
         ("fields", "them")
     };
+    let events = if matched == 1 {
+        "1 event matched".to_string()
+    } else {
+        format!("{matched} events matched")
+    };
+    let shown: Vec<&str> =
+        absent.iter().take(20).map(String::as_str).collect();
+    let more = if absent.len() > shown.len() {
+        format!(" and {} more", absent.len() - shown.len())
+    } else {
+        String::new()
+    };
     format!(
-        "{matched} events matched, but no matching event has the BY \
-         {noun} {}; fillnull does not create {verb}, so stats returned no \
-         rows (leave {verb} out with by=...)",
-        absent.join(", ")
+        "{events}, but no matching event has the BY {noun} {}{more}; \
+         fillnull does not create {verb}, so stats returned no rows (leave \
+         {verb} out with by=...)",
+        shown.join(", ")
     )
 }
 

@@ -175,7 +175,7 @@ fn extractors() -> &'static Extractors {
         Extractors {
             element: re(r"<(\w+)>([^<]*)</(\w+)>"),
             attribute: re(r#"\s([^\s=]+)\s*=\s*('[^<']*'|"[^<"]*")"#),
-            data: re(r"<\w+ Name='([^']+)'\s*/?>([^<]*)"),
+            data: re(r#"<\w+ Name=(?:'([^']+)'|"([^"]+)")\s*(/?)>([^<]*)"#),
             event_id: re(r"<EventID(?:\s[^>]*)?>(\d+)</EventID>"),
         }
     })
@@ -205,7 +205,13 @@ pub fn extract(raw: &[u8]) -> WinEvent {
     }
     for block in blocks(raw, b"EventData") {
         for m in x.data.captures_iter(block) {
-            event.add(&name(&m[1]), &m[2]);
+            // A self-closing element holds no text: what follows it (the
+            // indentation of pretty-printed XML) is not its value. Double
+            // quotes around the name, which Windows never writes but other
+            // tools do, are read too.
+            let field = m.get(1).or_else(|| m.get(2)).expect("one name");
+            let value = if &m[3] == b"/" { &b""[..] } else { &m[4] };
+            event.add(&name(field.as_bytes()), value);
         }
     }
 
@@ -278,24 +284,20 @@ pub fn split_events(text: &[u8]) -> Vec<&[u8]> {
 /// sub-seconds to the microsecond) without trailing zeros.
 pub fn epoch_text(system_time: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(system_time).ok()?;
-    let (whole, fraction) = match text.split_once('.') {
-        Some((whole, rest)) => {
-            let digits: String =
-                rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-            let zone = &rest[digits.len()..];
-            (format!("{whole}{zone}"), digits)
-        }
-        None => (text.to_string(), String::new()),
-    };
-    let seconds = whole.parse::<jiff::Timestamp>().ok()?.as_second();
-    let mut fraction: String = fraction.chars().take(6).collect();
+    let micros = text.parse::<jiff::Timestamp>().ok()?.as_microsecond();
+    let sign = if micros < 0 { "-" } else { "" };
+    let (seconds, fraction) = (
+        micros.unsigned_abs() / 1_000_000,
+        micros.unsigned_abs() % 1_000_000,
+    );
+    let mut fraction = format!("{fraction:06}");
     while fraction.ends_with('0') {
         fraction.pop();
     }
     if fraction.is_empty() {
-        Some(seconds.to_string())
+        Some(format!("{sign}{seconds}"))
     } else {
-        Some(format!("{seconds}.{fraction}"))
+        Some(format!("{sign}{seconds}.{fraction}"))
     }
 }
 
@@ -397,6 +399,22 @@ mod tests {
     }
 
     #[test]
+    fn pretty_printed_self_closing_data_has_no_value() {
+        let raw = RAW
+            .replace("<Data Name='Path'></Data>", "<Data Name='Path'/>\n  ")
+            .replace(
+                "<Data Name='ScriptBlockId'>",
+                "<Data Name=\"ScriptBlockId\">",
+            );
+        let event = extract(raw.as_bytes());
+        assert!(event.get("Path").is_none());
+        assert_eq!(
+            first(&event, "ScriptBlockId"),
+            "0be6ea7f-ff36-4527-af0d-5125b95be731"
+        );
+    }
+
+    #[test]
     fn epoch_text_truncates_to_microseconds() {
         let t = |s: &str| epoch_text(s.as_bytes());
         assert_eq!(
@@ -410,5 +428,6 @@ mod tests {
         assert_eq!(t("2021-08-24T15:11:00.0000000Z").unwrap(), "1629817860");
         assert_eq!(t("2021-08-24T15:11:00Z").unwrap(), "1629817860");
         assert!(t("yesterday").is_none());
+        assert_eq!(t("1969-12-31T23:59:59.5Z").unwrap(), "-0.5");
     }
 }

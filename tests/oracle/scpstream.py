@@ -114,7 +114,10 @@ def body_events(body):
             mv_cell = record[mv_at] if mv_at is not None else b""
             plain_cell = record[plain_at] if plain_at is not None else b""
             if mv_cell != b"":
-                event[name] = decode_mv(mv_cell)
+                # An empty item is no value: an empty cell is Splunk's null.
+                items = [v for v in decode_mv(mv_cell) if v != b""]
+                if items:
+                    event[name] = items
             elif plain_cell != b"":
                 event[name] = [plain_cell]
         events.append(event)
