@@ -1,15 +1,17 @@
 //! Benchmark: the wildcard matcher's time grows linearly with the value,
 //! whatever the pattern.
 //!
-//! For patterns that make a backtracking matcher explode, it times
-//! `Pattern::is_match` on values of 1, 4 and 16 MiB and prints the time
-//! per byte; linear time means the same ns/byte at every size. Run with
+//! For patterns that make a backtracking matcher explode, it times the
+//! search's matcher (`Matcher`: the literal scan, then the full wildcard
+//! check where needed) on values of 1, 4 and 16 MiB and prints the time per
+//! byte; linear time means the same ns/byte at every size. Run with
 //! `cargo bench --bench matcher` (release build; about a minute).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use scriptblockhunt::pattern::Pattern;
+use scriptblockhunt::condition::Condition;
+use scriptblockhunt::matcher::Matcher;
 
 /// Value sizes, in MiB.
 const SIZES: [usize; 3] = [1, 4, 16];
@@ -61,16 +63,20 @@ const CASES: &[Case] = &[
     },
 ];
 
-/// Mean seconds per call of `is_match` on `value`.
-fn time(pattern: &Pattern, value: &[u8]) -> (f64, bool) {
+/// Mean seconds per event of deciding `matcher` on `value`, and whether
+/// it matched.
+fn time(matcher: &mut Matcher, value: &[u8]) -> (f64, bool) {
     let mut calls = 0u32;
-    let mut result = false;
+    let mut decided = Vec::new();
     let start = Instant::now();
     while start.elapsed() < BUDGET || calls < 3 {
-        result = black_box(pattern.is_match(black_box(value)));
+        matcher.feed(black_box(value));
+        matcher.decide(&mut decided);
+        black_box(&decided);
         calls += 1;
     }
-    (start.elapsed().as_secs_f64() / f64::from(calls), result)
+    let seconds = start.elapsed().as_secs_f64() / f64::from(calls);
+    (seconds, !decided.is_empty())
 }
 
 fn main() {
@@ -79,10 +85,12 @@ fn main() {
         "pattern", "value", "MiB", "us/call", "ns/byte"
     );
     for case in CASES {
-        let pattern = Pattern::new(case.pattern);
+        let condition = Condition::any_of(&[case.pattern]);
+        let mut matcher =
+            Matcher::new(&[&condition]).expect("the pattern compiles");
         for mib in SIZES {
             let value = (case.build)(mib << 20);
-            let (seconds, matched) = time(&pattern, &value);
+            let (seconds, matched) = time(&mut matcher, &value);
             println!(
                 "{:<26} {:<22} {:>6} {:>11.3} {:>8.4}   match={matched}",
                 case.pattern,

@@ -78,10 +78,9 @@ pub enum ErrorKind {
     /// The stats table reached a limit: more groups than `max_groups`, or
     /// a count past 64 bits.
     Limit {
-        /// 1-based number of the chunk in the stream; 0 offline.
+        /// 1-based number of the chunk in the stream.
         chunk: u64,
-        /// 1-based record number in that chunk's body (offline: the event
-        /// number).
+        /// 1-based record number in that chunk's body.
         record: u64,
         /// Which limit.
         limit: crate::stats::Limit,
@@ -207,27 +206,7 @@ impl fmt::Display for Error {
                 chunk,
                 record,
                 limit,
-            } => {
-                if *chunk == 0 {
-                    write!(f, "event {record}: ")?;
-                } else {
-                    write!(f, "chunk {chunk}: CSV record {record}: ")?;
-                }
-                match limit {
-                    crate::stats::Limit::Groups { limit } => write!(
-                        f,
-                        "stats would hold more than {limit} groups, the \
-                         limit set by option max_groups; narrow the search \
-                         or the BY fields, or raise max_groups"
-                    ),
-                    crate::stats::Limit::Count => write!(
-                        f,
-                        "the multivalue BY fields of this event repeat \
-                         values so often that count would pass \
-                         18446744073709551615"
-                    ),
-                }
-            }
+            } => write!(f, "chunk {chunk}: CSV record {record}: {limit}"),
             ErrorKind::Input { path, reason } => {
                 write!(f, "{path}: {reason}")
             }
@@ -273,9 +252,10 @@ mod tests {
              BY fields, or raise max_groups"
         );
         assert_eq!(
-            at(0, Limit::Count),
-            "event 7: the multivalue BY fields of this event repeat values \
-             so often that count would pass 18446744073709551615"
+            at(2, Limit::Count),
+            "chunk 2: CSV record 7: the multivalue BY fields of this event \
+             repeat values so often that count would pass \
+             18446744073709551615"
         );
     }
 }

@@ -36,8 +36,8 @@ pub struct BadMultivalue {
     pub offset: usize,
 }
 
-/// Calls `visit` on every value of `field` until it returns true; returns
-/// whether one did. `scratch` holds values whose `$$` needed decoding.
+/// Calls `visit` on every non-empty value of `field` until it returns
+/// true; returns whether one did. `scratch` holds values whose `$$` needed decoding.
 pub fn any_value(
     field: Field<'_>,
     scratch: &mut Vec<u8>,
@@ -50,7 +50,7 @@ pub fn any_value(
         Field::Encoded(cell) => {
             let mut found = false;
             decode(cell, scratch, |v| {
-                if !found && visit(v) {
+                if !found && !v.is_empty() && visit(v) {
                     found = true;
                 }
             })?;
@@ -59,8 +59,8 @@ pub fn any_value(
     }
 }
 
-/// Appends every value of `field` to `arena`, pushing each value's range
-/// in the arena to `ranges`.
+/// Appends every non-empty value of `field` to `arena`, pushing each
+/// value's range in the arena to `ranges`.
 pub fn push_values(
     field: Field<'_>,
     scratch: &mut Vec<u8>,
@@ -68,6 +68,11 @@ pub fn push_values(
     ranges: &mut Vec<Range<usize>>,
 ) -> Result<(), BadMultivalue> {
     let mut push = |v: &[u8]| {
+        // An empty item is no value: Splunk's CSV has no other null, and
+        // an empty BY cell would read back in Splunk as a null field.
+        if v.is_empty() {
+            return;
+        }
         let start = arena.len();
         arena.extend_from_slice(v);
         ranges.push(start..arena.len());
@@ -191,7 +196,7 @@ mod tests {
         for field in [
             Field::Single(b"a"),
             Field::Null,
-            Field::Encoded(b"$b$;$c$$$"),
+            Field::Encoded(b"$b$;$$;$c$$$"),
             Field::List(&list),
         ] {
             push_values(field, &mut Vec::new(), &mut arena, &mut ranges)

@@ -66,6 +66,8 @@ pub struct Records<'a> {
     body: &'a [u8],
     /// Offset of the next unread byte.
     pos: usize,
+    /// Offset where the current line (header or record) starts.
+    start: usize,
     /// 1-based chunk number, for errors.
     chunk: u64,
     /// Number of records read so far (the header is record 0).
@@ -84,10 +86,11 @@ impl<'a> Records<'a> {
     /// Reads the header row of `body` and maps `names` (the required
     /// fields, by slot) to its columns. An empty body has no records.
     pub fn new(chunk: u64, body: &'a [u8], names: &[String]) -> Result<Self> {
-        let mut records = Records::raw(chunk, body, names.len());
+        let mut records = Records::unread(chunk, body, names.len());
         if !records.skip_empty_lines() {
             return Ok(records);
         }
+        records.start = records.pos;
 
         let mut wanted: HashMap<Vec<u8>, Vec<(usize, bool)>> = HashMap::new();
         for (slot, name) in names.iter().enumerate() {
@@ -150,10 +153,11 @@ impl<'a> Records<'a> {
 
     /// A reader positioned at the start of `body`, with no header read and
     /// `slots` unmapped slots.
-    fn raw(chunk: u64, body: &'a [u8], slots: usize) -> Self {
+    fn unread(chunk: u64, body: &'a [u8], slots: usize) -> Self {
         Records {
             body,
             pos: 0,
+            start: 0,
             chunk,
             record: 0,
             columns: Columns {
@@ -170,6 +174,13 @@ impl<'a> Records<'a> {
     /// Number of records read so far, the header not counted.
     pub fn count(&self) -> u64 {
         self.record
+    }
+
+    /// The bytes of the current line as they are in the body, its line
+    /// end included when it has one: the header row right after `new`,
+    /// then each record after `advance`.
+    pub fn raw(&self) -> &'a [u8] {
+        &self.body[self.start..self.pos]
     }
 
     /// Advances to the next record; false when the body is exhausted.
@@ -231,6 +242,7 @@ impl<'a> Records<'a> {
         if !self.skip_empty_lines() {
             return Ok(false);
         }
+        self.start = self.pos;
         let mut spans = std::mem::take(&mut self.spans);
         spans.clear();
         let mut next = 0;
@@ -352,7 +364,7 @@ impl Event for Records<'_> {
 /// Every field of every line of a CSV body, header first, decoded: for
 /// showing a reply to a person.
 pub fn all_rows(body: &[u8]) -> Result<Vec<Vec<Vec<u8>>>> {
-    let mut records = Records::raw(0, body, 0);
+    let mut records = Records::unread(0, body, 0);
     let mut rows = Vec::new();
     if records.next_spans()? {
         records.columns.width = records.fields;
@@ -465,6 +477,18 @@ mod tests {
             records.field(0, &mut scratch),
             Field::Single(b"\xff\x00z")
         );
+    }
+
+    #[test]
+    fn raw_gives_each_line_as_written() {
+        let body = b"a,b\r\n\n\"x\ny\",2\n3,4";
+        let mut records = Records::new(1, body, &[]).unwrap();
+        assert_eq!(records.raw(), b"a,b\r\n");
+        assert!(records.advance().unwrap());
+        assert_eq!(records.raw(), b"\"x\ny\",2\n");
+        assert!(records.advance().unwrap());
+        assert_eq!(records.raw(), b"3,4");
+        assert!(!records.advance().unwrap());
     }
 
     #[test]

@@ -44,6 +44,25 @@ pub enum Limit {
     Count,
 }
 
+impl std::fmt::Display for Limit {
+    /// The reason, as an error message states it after the place.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Limit::Groups { limit } => write!(
+                f,
+                "stats would hold more than {limit} groups, the limit set \
+                 by option max_groups; narrow the search or the BY fields, \
+                 or raise max_groups"
+            ),
+            Limit::Count => write!(
+                f,
+                "the multivalue BY fields of this event repeat values so \
+                 often that count would pass 18446744073709551615"
+            ),
+        }
+    }
+}
+
 /// A `_time` value kept as a group's min or max: its text, and its number
 /// parsed once.
 #[derive(Clone, Debug)]
@@ -88,13 +107,13 @@ impl Aggregate {
         self.count += count;
         if let Some(t) = min {
             let t = Extreme::new(t);
-            if self.min.as_ref().map_or(true, |m| t.key() < m.key()) {
+            if self.min.as_ref().is_none_or(|m| t.key() < m.key()) {
                 self.min = Some(t);
             }
         }
         if let Some(t) = max {
             let t = Extreme::new(t);
-            if self.max.as_ref().map_or(true, |m| t.key() > m.key()) {
+            if self.max.as_ref().is_none_or(|m| t.key() > m.key()) {
                 self.max = Some(t);
             }
         }
@@ -105,12 +124,12 @@ impl Aggregate {
     fn absorb(&mut self, other: Aggregate) {
         self.count += other.count;
         if let Some(t) = other.min {
-            if self.min.as_ref().map_or(true, |m| t.key() < m.key()) {
+            if self.min.as_ref().is_none_or(|m| t.key() < m.key()) {
                 self.min = Some(t);
             }
         }
         if let Some(t) = other.max {
-            if self.max.as_ref().map_or(true, |m| t.key() > m.key()) {
+            if self.max.as_ref().is_none_or(|m| t.key() > m.key()) {
                 self.max = Some(t);
             }
         }
@@ -193,6 +212,12 @@ impl Stats {
         }
     }
 
+    /// Sets the most groups the table may hold from now on (groups it
+    /// already holds stay).
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
     /// Number of groups held.
     pub fn len(&self) -> usize {
         self.groups.len()
@@ -201,6 +226,13 @@ impl Stats {
     /// True when no group is held.
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
+    }
+
+    /// Takes the groups held so far, leaving an empty table over the same
+    /// BY fields (the map phase sends them and starts over).
+    pub fn take(&mut self) -> Stats {
+        let fresh = Stats::with_limit(&self.by, self.limit);
+        std::mem::replace(self, fresh)
     }
 
     /// Adds one event. `values[i]` lists the ranges in `arena` of BY field
@@ -220,7 +252,7 @@ impl Stats {
         let combinations = distinct
             .iter()
             .try_fold(1usize, |n, d| n.checked_mul(d.len().max(1)));
-        if combinations.map_or(true, |n| n > self.limit) {
+        if combinations.is_none_or(|n| n > self.limit) {
             return Err(Limit::Groups { limit: self.limit });
         }
         for (present, list) in self.present.iter_mut().zip(values) {
@@ -524,6 +556,38 @@ mod tests {
             .collect();
         assert_eq!(first, vec!["2", "10", "812", "5336", "1a", "B", "a"]);
         assert_eq!(show(&outcome.rows)[0], "2|1||");
+    }
+
+    #[test]
+    fn groups_compare_exact_bytes() {
+        let mut stats = Stats::new(&by(&["h"]));
+        add(&mut stats, &[&["ABC"]], Some("1"));
+        add(&mut stats, &[&["abc"]], Some("2"));
+        add(&mut stats, &[&["ABC "]], Some("3"));
+        let outcome = stats.finish(b"0");
+        assert_eq!(
+            show(&outcome.rows),
+            vec!["ABC|1|1|1", "ABC |1|3|3", "abc|1|2|2"]
+        );
+    }
+
+    #[test]
+    fn min_max_numbers_before_strings_and_original_text() {
+        let mut stats = Stats::new(&by(&["h"]));
+        for t in ["10", "abc", "9.50", "1e1", "B"] {
+            add(&mut stats, &[&["x"]], Some(t));
+        }
+        add(&mut stats, &[&["x"]], None);
+        let outcome = stats.finish(b"0");
+        // 9.50 is the smallest number (text kept, not 9.5); strings come
+        // after numbers, and "abc" > "B" by bytes.
+        assert_eq!(show(&outcome.rows), vec!["x|6|9.50|abc"]);
+    }
+
+    #[test]
+    fn no_events_no_rows() {
+        let outcome = Stats::new(&by(&["h"])).finish(b"0");
+        assert!(outcome.rows.is_empty());
     }
 
     #[test]

@@ -156,14 +156,10 @@ impl Event for Slots<'_> {
 
 /// The compiled extraction regexes.
 struct Extractors {
-    /// The `<System>` block.
-    system: Regex,
     /// `<tag>text</tag>` inside it.
     element: Regex,
     /// `name='value'` or `name="value"` inside it.
     attribute: Regex,
-    /// The `<EventData>` block.
-    event_data: Regex,
     /// `<Data Name='N'>text` inside it.
     data: Regex,
     /// `<EventID ...>digits</EventID>` anywhere, when the element form has
@@ -177,11 +173,9 @@ fn extractors() -> &'static Extractors {
     EXTRACTORS.get_or_init(|| {
         let re = |s: &str| Regex::new(s).expect("extraction regex compiles");
         Extractors {
-            system: re(r"(?s)<System(?:\s[^>]*)?>(.*?)</System>"),
             element: re(r"<(\w+)>([^<]*)</(\w+)>"),
             attribute: re(r#"\s([^\s=]+)\s*=\s*('[^<']*'|"[^<"]*")"#),
-            event_data: re(r"(?s)<EventData(?:\s[^>]*)?>(.*?)</EventData>"),
-            data: re(r"<\w+ Name='([^']+)'\s*/?>([^<]*)"),
+            data: re(r#"<\w+ Name=(?:'([^']+)'|"([^"]+)")\s*(/?)>([^<]*)"#),
             event_id: re(r"<EventID(?:\s[^>]*)?>(\d+)</EventID>"),
         }
     })
@@ -193,8 +187,7 @@ pub fn extract(raw: &[u8]) -> WinEvent {
     let mut event = WinEvent::default();
     let name = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
 
-    for system in x.system.captures_iter(raw) {
-        let block = &system[1];
+    for block in blocks(raw, b"System") {
         for m in x.element.captures_iter(block) {
             if m[1] == m[3] {
                 event.add(&name(&m[1]), &m[2]);
@@ -210,9 +203,15 @@ pub fn extract(raw: &[u8]) -> WinEvent {
             event.add("EventID", &m[1]);
         }
     }
-    for data in x.event_data.captures_iter(raw) {
-        for m in x.data.captures_iter(&data[1]) {
-            event.add(&name(&m[1]), &m[2]);
+    for block in blocks(raw, b"EventData") {
+        for m in x.data.captures_iter(block) {
+            // A self-closing element holds no text: what follows it (the
+            // indentation of pretty-printed XML) is not its value. Double
+            // quotes around the name, which Windows never writes but other
+            // tools do, are read too.
+            let field = m.get(1).or_else(|| m.get(2)).expect("one name");
+            let value = if &m[3] == b"/" { &b""[..] } else { &m[4] };
+            event.add(&name(field.as_bytes()), value);
         }
     }
 
@@ -221,6 +220,40 @@ pub fn extract(raw: &[u8]) -> WinEvent {
     }
     event.derive();
     event
+}
+
+/// The contents of every `<NAME>` or `<NAME attributes>` block of `raw`,
+/// each up to the first `</NAME>` after it: what the add-on's block regexes
+/// (`(?s)<System(?:\s[^>]*)?>(.*?)</System>` and the same for `EventData`)
+/// capture, found with plain substring search because a regex engine's
+/// capture groups are slow over a long script block.
+fn blocks<'a>(raw: &'a [u8], name: &[u8]) -> Vec<&'a [u8]> {
+    let open = [b"<", name].concat();
+    let close = [b"</", name, b">"].concat();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(at) = memchr::memmem::find(&raw[pos..], &open) {
+        let after = pos + at + open.len();
+        let start = match raw.get(after) {
+            Some(b'>') => after + 1,
+            Some(b) if b.is_ascii_whitespace() => {
+                match memchr::memchr(b'>', &raw[after..]) {
+                    Some(gt) => after + gt + 1,
+                    None => return out,
+                }
+            }
+            _ => {
+                pos = after;
+                continue;
+            }
+        };
+        let Some(end) = memchr::memmem::find(&raw[start..], &close) else {
+            return out;
+        };
+        out.push(&raw[start..start + end]);
+        pos = start + end + close.len();
+    }
+    out
 }
 
 /// Splits a text into the `<Event ...>...</Event>` pieces it holds: one a
@@ -251,24 +284,20 @@ pub fn split_events(text: &[u8]) -> Vec<&[u8]> {
 /// sub-seconds to the microsecond) without trailing zeros.
 pub fn epoch_text(system_time: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(system_time).ok()?;
-    let (whole, fraction) = match text.split_once('.') {
-        Some((whole, rest)) => {
-            let digits: String =
-                rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-            let zone = &rest[digits.len()..];
-            (format!("{whole}{zone}"), digits)
-        }
-        None => (text.to_string(), String::new()),
-    };
-    let seconds = whole.parse::<jiff::Timestamp>().ok()?.as_second();
-    let mut fraction: String = fraction.chars().take(6).collect();
+    let micros = text.parse::<jiff::Timestamp>().ok()?.as_microsecond();
+    let sign = if micros < 0 { "-" } else { "" };
+    let (seconds, fraction) = (
+        micros.unsigned_abs() / 1_000_000,
+        micros.unsigned_abs() % 1_000_000,
+    );
+    let mut fraction = format!("{fraction:06}");
     while fraction.ends_with('0') {
         fraction.pop();
     }
     if fraction.is_empty() {
-        Some(seconds.to_string())
+        Some(format!("{sign}{seconds}"))
     } else {
-        Some(format!("{seconds}.{fraction}"))
+        Some(format!("{sign}{seconds}.{fraction}"))
     }
 }
 
@@ -361,6 +390,31 @@ mod tests {
     }
 
     #[test]
+    fn blocks_are_what_the_block_regexes_capture() {
+        let raw = b"<SystemX>no</SystemX><System a='1'>one</System>\
+                    <System>two</System><System>open";
+        let got = blocks(raw, b"System");
+        assert_eq!(got, vec![&b"one"[..], b"two"]);
+        assert!(blocks(b"<EventData/>", b"EventData").is_empty());
+    }
+
+    #[test]
+    fn pretty_printed_self_closing_data_has_no_value() {
+        let raw = RAW
+            .replace("<Data Name='Path'></Data>", "<Data Name='Path'/>\n  ")
+            .replace(
+                "<Data Name='ScriptBlockId'>",
+                "<Data Name=\"ScriptBlockId\">",
+            );
+        let event = extract(raw.as_bytes());
+        assert!(event.get("Path").is_none());
+        assert_eq!(
+            first(&event, "ScriptBlockId"),
+            "0be6ea7f-ff36-4527-af0d-5125b95be731"
+        );
+    }
+
+    #[test]
     fn epoch_text_truncates_to_microseconds() {
         let t = |s: &str| epoch_text(s.as_bytes());
         assert_eq!(
@@ -374,5 +428,6 @@ mod tests {
         assert_eq!(t("2021-08-24T15:11:00.0000000Z").unwrap(), "1629817860");
         assert_eq!(t("2021-08-24T15:11:00Z").unwrap(), "1629817860");
         assert!(t("yesterday").is_none());
+        assert_eq!(t("1969-12-31T23:59:59.5Z").unwrap(), "-0.5");
     }
 }

@@ -210,15 +210,21 @@ const ROWS: &[Row] = &[
         id: "invalid-utf8-in-args",
         input: "invalid UTF-8 in an option of the getinfo chunk",
         stream: || {
-            let metadata = common::getinfo_metadata(&["by=h@"]);
+            // Written out, so that the byte's column does not depend on how
+            // a JSON library orders keys.
+            let metadata = format!(
+                r#"{{"action":"getinfo","searchinfo":{{"args":["by=h@"],"session_key":"{}","splunkd_uri":"{}"}}}}"#,
+                common::SESSION_KEY,
+                common::SPLUNKD_URI
+            );
+            let mut metadata = metadata.into_bytes();
             let at = metadata.iter().position(|&b| b == b'@').unwrap();
-            let mut metadata = metadata.clone();
             metadata[at] = 0xff;
             chunk(&metadata, b"")
         },
         outcome: Outcome::Error(
             "chunk 1: bad metadata: not valid JSON (invalid unicode code \
-             point at line 1 column 79)",
+             point at line 1 column 48)",
         ),
     },
     Row {
@@ -411,7 +417,7 @@ const ROWS: &[Row] = &[
             header.extend(["t", "h", "_time"].map(String::from));
             let mut body = header.join(",").into_bytes();
             body.push(b'\n');
-            body.extend(std::iter::repeat(b',').take(1_000_000));
+            body.extend(vec![b','; 1_000_000]);
             body.extend(b"Get-NetTcpConnection,a,2\n");
             one_chunk(&body)
         },

@@ -1,9 +1,10 @@
 //! The session key and the splunkd URI never leave the process.
 //!
-//! Every chunk stream kept under tests/data (the Splunk recordings carry
-//! real-looking session keys in their getinfo chunks; streams added later
-//! are picked up by this test too) goes through the real binary at the
-//! most verbose log level, several ways: as recorded (the recorded
+//! Every request stream kept under tests/data (the Splunk recordings carry
+//! real-looking session keys in their getinfo chunks; the generated streams,
+//! which carry none, get a known key and a splunkd URI with a password put
+//! into theirs; streams added later are picked up too) goes through the
+//! real binary at the most verbose log level, several ways: as recorded (the recorded
 //! arguments are other commands' options, so this is an error path), with
 //! options that make every event match (the main path, rows out), cut in
 //! half (a truncated stream), and, in debug builds, with a panic in the
@@ -105,11 +106,29 @@ fn matching_args(body: &[u8]) -> Vec<String> {
     ]
 }
 
-/// `chunks` as a stream, with the getinfo arguments replaced by `args`.
-fn with_args(chunks: &[(Vec<u8>, Vec<u8>)], args: &[String]) -> Vec<u8> {
+/// True when `metadata` is a getinfo request: the stream is one Splunk
+/// sends (not a recorded reply).
+fn is_getinfo(metadata: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(metadata)
+        .is_ok_and(|v| v["action"] == "getinfo")
+}
+
+/// `chunks` as a stream, with the getinfo arguments replaced by `args`
+/// when given, and the known secrets put in when `inject`.
+fn rewrite(
+    chunks: &[(Vec<u8>, Vec<u8>)],
+    args: Option<&[String]>,
+    inject: bool,
+) -> Vec<u8> {
     let mut getinfo: serde_json::Value =
         serde_json::from_slice(&chunks[0].0).unwrap();
-    getinfo["searchinfo"]["args"] = serde_json::json!(args);
+    if let Some(args) = args {
+        getinfo["searchinfo"]["args"] = serde_json::json!(args);
+    }
+    if inject {
+        getinfo["searchinfo"]["session_key"] = common::SESSION_KEY.into();
+        getinfo["searchinfo"]["splunkd_uri"] = common::SPLUNKD_URI.into();
+    }
     let mut out = chunk(&serde_json::to_vec(&getinfo).unwrap(), b"");
     for (m, b) in &chunks[1..] {
         out.extend(chunk(m, b));
@@ -145,17 +164,27 @@ fn no_stream_under_tests_data_leaks_a_secret() {
         let Some(chunks) = stream_chunks(&bytes) else {
             continue;
         };
+        if !is_getinfo(&chunks[0].0) {
+            continue;
+        }
         streams += 1;
         let name = path.display().to_string();
-        let secrets = secrets(&chunks[0].0);
-        assert!(!secrets.is_empty(), "{name}: no secret to look for");
+        let mut secrets = secrets(&chunks[0].0);
+        let inject = secrets.is_empty();
+        let recorded = if inject {
+            secrets =
+                vec![common::SESSION_KEY.into(), common::SPLUNKD_URI.into()];
+            rewrite(&chunks, None, true)
+        } else {
+            bytes.clone()
+        };
 
-        let recorded = check(&bytes, &[], &secrets, &name);
-        assert!(!recorded.stdout.is_empty(), "{name}: no reply at all");
+        let run = check(&recorded, &[], &secrets, &name);
+        assert!(!run.stdout.is_empty(), "{name}: no reply at all");
 
         let body = chunks.get(1).map_or(&[][..], |c| &c.1[..]);
         let args = matching_args(body);
-        let matching = with_args(&chunks, &args);
+        let matching = rewrite(&chunks, Some(&args), inject);
         let run = check(&matching, &[], &secrets, &format!("{name} {args:?}"));
         assert_eq!(run.code(), 0, "{name}: {}", run.stderr_text());
 
@@ -171,7 +200,10 @@ fn no_stream_under_tests_data_leaks_a_secret() {
             assert_eq!(run.code(), 1, "{name}: the panic was not reached");
         }
     }
-    assert!(streams >= 5, "only {streams} streams under tests/data");
+    assert!(
+        streams >= 5,
+        "only {streams} request streams under tests/data"
+    );
 }
 
 #[test]
