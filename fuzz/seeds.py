@@ -8,7 +8,9 @@ end outside quotes), a long stream keeps its first execute chunks and its
 last, and every length field is recomputed. Each stream is
 also written with its getinfo arguments replaced by options that point the
 command at the recording's own columns, so that mutations reach the
-matcher and the stats table, not only the CSV reader.
+matcher and the stats table, not only the CSV reader, and once more for
+each of the command's other modes (map phase, reduce phase, reassembly,
+every ESCU hunt).
 
 Usage: python3 fuzz/seeds.py   (from the repository root)
 """
@@ -92,10 +94,17 @@ def main():
         if parts and bodies:
             names = columns(bodies[0])
             if len(names) >= 2:
-                args = ["field=" + names[-1], "by=" + ",".join(names[:2]),
-                        "pattern=*a*"]
-                getinfo = with_args(parts[0][0], args)
-                variants["own-columns"] = [(getinfo, parts[0][1])] + parts[1:]
+                own = ["field=" + names[-1], "by=" + ",".join(names[:2])]
+                modes = {
+                    "own-columns": own + ["pattern=*a*"],
+                    "map": own + ["pattern=*a*", "phase=map"],
+                    "reduce": own + ["pattern=*a*", "distributed=true"],
+                    "reassemble": own + ["pattern=*a*", "reassemble=true"],
+                    "hunts": ["hunts=all", "max_groups=50"],
+                }
+                for label, args in modes.items():
+                    getinfo = with_args(parts[0][0], args)
+                    variants[label] = [(getinfo, parts[0][1])] + parts[1:]
         for label, chosen in variants.items():
             stream = b"".join(frame(m, b) for m, b in chosen)
             path = os.path.join(TARGET, f"{stem}.{label}.stream")

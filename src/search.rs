@@ -673,6 +673,34 @@ mod tests {
     }
 
     #[test]
+    fn max_groups_counts_the_groups_of_every_hunt() {
+        let plan =
+            plan(&[("A", &["h"], "t=*alpha*"), ("B", &["h"], "t=*beta*")]);
+        let mut search = Search::with_plan("t", &plan, "0").unwrap();
+        search.max_groups = 3;
+        let layout = search.layout().clone();
+        let e = |t: &str, h: &str| event(&layout, &[("t", &[t]), ("h", &[h])]);
+        // Two groups, one per hunt, then one more: three in all.
+        assert_eq!(search.offer(&e("alpha beta", "x")), Ok(true));
+        assert_eq!(search.offer(&e("alpha", "y")), Ok(true));
+        assert_eq!(search.groups(), 3);
+        // Existing groups still count events; a fourth group is refused.
+        assert_eq!(search.offer(&e("beta", "x")), Ok(true));
+        assert_eq!(
+            search.offer(&e("beta", "y")),
+            Err(Rejected::Limit(Limit::Groups { limit: 3 }))
+        );
+
+        // Merging two searches respects it too.
+        let mut left = Search::with_plan("t", &plan, "0").unwrap();
+        let mut right = Search::with_plan("t", &plan, "0").unwrap();
+        left.max_groups = 3;
+        left.offer(&e("alpha beta", "x")).unwrap();
+        right.offer(&e("alpha beta", "y")).unwrap();
+        assert_eq!(left.absorb(right), Err(Limit::Groups { limit: 3 }));
+    }
+
+    #[test]
     fn a_not_hunt_matches_events_without_the_field() {
         let plan = plan(&[("N", &["h"], "NOT t=*x*")]);
         let mut search = Search::with_plan("t", &plan, "0").unwrap();

@@ -593,6 +593,42 @@ const ROWS: &[Row] = &[
         }),
     },
     Row {
+        id: "distributed-events-not-partials",
+        input: "`distributed=true` (the reduce phase) fed events instead of \
+                the map phase's partial rows",
+        stream: || {
+            with_args(
+                &["field=t", "by=h", "distributed=true"],
+                b"t,h,_time\nGet-NetTcpConnection,a,1\n",
+            )
+        },
+        outcome: Outcome::Error(
+            "chunk 2: CSV record 1: no scriptblockhunt_options cell: this is \
+             not a partial row of the map phase. With distributed=true the \
+             command reads only what its streaming_preop sends",
+        ),
+    },
+    Row {
+        id: "reduce-past-max_groups",
+        input: "`distributed=true max_groups=1` and partial rows of 2 groups",
+        stream: || {
+            let args = ["field=t", "by=h", "distributed=true", "max_groups=1"];
+            let options =
+                scriptblockhunt::options::Options::parse(&args).unwrap();
+            let check = scriptblockhunt::partial::fingerprint(&options);
+            let body = format!(
+                "scriptblockhunt_by1,scriptblockhunt_count,\
+                 scriptblockhunt_options\na,1,{check}\nb,1,{check}\n"
+            );
+            with_args(&args, body.as_bytes())
+        },
+        outcome: Outcome::Error(
+            "chunk 2: CSV record 2: stats would hold more than 1 groups, the \
+             limit set by option max_groups; narrow the search or the BY \
+             fields, or raise max_groups",
+        ),
+    },
+    Row {
         id: "blank-lines-between-chunks",
         input: "blank lines between chunks (old SDKs wrote one)",
         stream: || {
@@ -767,6 +803,8 @@ row_tests! {
     past_max_groups => "past-max_groups",
     cross_product_bomb => "cross-product-bomb",
     repeated_value_bomb => "repeated-value-bomb",
+    distributed_events_not_partials => "distributed-events-not-partials",
+    reduce_past_max_groups => "reduce-past-max_groups",
     blank_lines_between_chunks => "blank-lines-between-chunks",
 }
 
