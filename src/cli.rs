@@ -237,6 +237,10 @@ pub fn main(argv: &[String]) -> i32 {
     };
     crate::logger::init(LevelFilter::Warn);
     let rest = &argv[1..];
+    if rest.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{HELP}");
+        return 0;
+    }
     let result = match first.as_str() {
         "-h" | "--help" | "help" => {
             print!("{HELP}");
@@ -376,6 +380,12 @@ fn run_replay(argv: &[String]) -> Result<i32> {
     }
     if replayed.result.is_err() {
         return Ok(1);
+    }
+    if !replayed.finished {
+        eprintln!(
+            "scriptblockhunt: WARN: the stream has no finished:true chunk \
+             (a getinfo probe or a cancelled search): no result rows"
+        );
     }
     let rows = records::all_rows(&replayed.body)?;
     let Some((header, rows)) = rows.split_first() else {

@@ -158,6 +158,8 @@ pub struct Replayed {
     pub messages: Vec<(String, String)>,
     /// The command's own end: an error if it failed.
     pub result: Result<()>,
+    /// True when the command sent a `finished:true` reply.
+    pub finished: bool,
 }
 
 /// Plays `stream` through the command in-process. When `args` is given, it
@@ -182,6 +184,7 @@ pub fn replay<R: BufRead>(
         body: Vec::new(),
         messages: Vec::new(),
         result,
+        finished: false,
     };
     let mut replies = ChunkReader::new(&output[..]);
     while let Some(chunk) = replies.read_chunk()? {
@@ -198,6 +201,7 @@ pub fn replay<R: BufRead>(
         }
         if metadata["finished"] == json!(true) {
             replayed.body = chunk.body.to_vec();
+            replayed.finished = true;
         }
     }
     Ok(replayed)
