@@ -37,6 +37,10 @@ USAGE
                                        play a recorded stream through the
                                        command; name=value replaces the
                                        command's arguments
+  scriptblockhunt gen [--size N | --events N] [OPTIONS] > STREAM
+                                       write a large synthetic stream of
+                                       4104 events for benchmarks (see
+                                       scriptblockhunt gen --help)
 
 OPTIONS (the search command's options, same meaning)
   --pattern WILDCARD   match when any pattern matches (repeatable;
@@ -159,6 +163,7 @@ pub fn main(argv: &[String]) -> i32 {
         "hunt" => run_hunt(rest),
         "record" => run_record(rest),
         "replay" => run_replay(rest),
+        "gen" => crate::generate::run(rest),
         other => Err(Error::usage(format!(
             "unknown command {other}; see scriptblockhunt --help"
         ))),

@@ -11,6 +11,7 @@ pub mod chunk;
 pub mod cli;
 pub mod error;
 pub mod event;
+pub mod generate;
 pub mod hunt;
 pub mod input;
 pub mod logger;
