@@ -51,9 +51,11 @@ pub struct ChunkReader<R> {
     max_chunk_bytes: u64,
     /// Reused buffer for the header line.
     header: Vec<u8>,
-    /// Reused buffer for the metadata.
+    /// Reused buffer for the metadata; only its first bytes belong to
+    /// the current chunk.
     metadata: Vec<u8>,
-    /// Reused buffer for the body.
+    /// Reused buffer for the body; only its first bytes belong to the
+    /// current chunk.
     body: Vec<u8>,
 }
 
@@ -116,8 +118,8 @@ impl<R: BufRead> ChunkReader<R> {
         self.count = number;
         Ok(Some(Chunk {
             number,
-            metadata: &self.metadata,
-            body: &self.body,
+            metadata: &self.metadata[..m as usize],
+            body: &self.body[..b as usize],
         }))
     }
 
@@ -180,8 +182,13 @@ fn fill<R: BufRead>(input: &mut R) -> io::Result<&[u8]> {
     input.fill_buf()
 }
 
-/// Reads exactly `len` bytes into `buf` (replacing its content), looping
-/// over short reads; reports a truncated chunk if the stream ends first.
+/// Reads exactly `len` bytes into `buf[..len]`, looping over short reads;
+/// reports a truncated chunk if the stream ends first.
+///
+/// The bytes go straight from the stream into `buf` (a `BufReader` hands
+/// a large read to the operating system without copying through its own
+/// buffer), and `buf` only ever grows: its bytes beyond `len` are stale
+/// content of earlier chunks, so no chunk pays for zeroing or freeing it.
 fn read_part<R: BufRead>(
     input: &mut R,
     buf: &mut Vec<u8>,
@@ -189,22 +196,25 @@ fn read_part<R: BufRead>(
     chunk: u64,
     part: &'static str,
 ) -> Result<()> {
-    buf.clear();
     let len = len as usize;
-    buf.reserve(len);
-    while buf.len() < len {
-        let available = fill(input)?;
-        if available.is_empty() {
-            return Err(Error::new(ErrorKind::Truncated {
-                chunk,
-                part,
-                expected: len as u64,
-                got: buf.len() as u64,
-            }));
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+    let mut got = 0;
+    while got < len {
+        match input.read(&mut buf[got..len]) {
+            Ok(0) => {
+                return Err(Error::new(ErrorKind::Truncated {
+                    chunk,
+                    part,
+                    expected: len as u64,
+                    got: got as u64,
+                }));
+            }
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
         }
-        let take = available.len().min(len - buf.len());
-        buf.extend_from_slice(&available[..take]);
-        input.consume(take);
     }
     Ok(())
 }

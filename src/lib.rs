@@ -14,6 +14,7 @@ pub mod event;
 pub mod generate;
 pub mod hunt;
 pub mod input;
+pub mod literal;
 pub mod logger;
 pub mod metadata;
 pub mod options;

@@ -291,13 +291,15 @@ impl Records<'_> {
     }
 }
 
-/// Appends `raw` to `out` with every `""` turned into `"`.
+/// Appends `raw` to `out` with every `""` turned into `"`, copying the runs
+/// between quotes whole.
 fn unescape(raw: &[u8], out: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < raw.len() {
-        out.push(raw[i]);
-        i += if raw[i] == b'"' { 2 } else { 1 };
+    let mut rest = raw;
+    while let Some(i) = memchr::memchr(b'"', rest) {
+        out.extend_from_slice(&rest[..=i]);
+        rest = rest.get(i + 2..).unwrap_or_default();
     }
+    out.extend_from_slice(rest);
 }
 
 #[cfg(test)]
