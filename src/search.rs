@@ -76,6 +76,9 @@ pub struct Search {
     layout: Layout,
     /// The patterns tested against the match field.
     patterns: PatternSet,
+    /// True when no pattern holds `"`: the test then gives the same answer
+    /// on CSV-escaped bytes (see `quote_free`).
+    quote_free: bool,
     /// The fillnull value.
     fill: Vec<u8>,
     /// The groups.
@@ -98,6 +101,7 @@ impl Search {
         let layout = Layout::new(&options.field, &options.by);
         Search {
             patterns: PatternSet::new(&options.patterns),
+            quote_free: quote_free(&options.patterns),
             fill: options.value.as_bytes().to_vec(),
             stats: Stats::new(&options.by),
             counters: Counters::default(),
@@ -131,7 +135,11 @@ impl Search {
     ) -> Result<bool, BadField> {
         self.counters.events += 1;
         let slot = self.layout.match_slot;
-        let field = event.field(slot, &mut self.scratch);
+        let field = if self.quote_free {
+            event.field_quotes_doubled(slot, &mut self.scratch)
+        } else {
+            event.field(slot, &mut self.scratch)
+        };
         let patterns = &self.patterns;
         let matched =
             any_value(field, &mut self.item, |v| patterns.is_match(v))
@@ -182,6 +190,15 @@ impl Search {
     pub fn finish(self) -> (Outcome, Counters) {
         (self.stats.finish(&self.fill), self.counters)
     }
+}
+
+/// True when no pattern holds `"`. Such a wildcard matches a value exactly
+/// when it matches the value with every `"` doubled: its literals hold no
+/// quote, so each occurrence lies in a quote-free run, and doubling quotes
+/// leaves those runs, their order and the value's quote-free ends as they
+/// are (a value too short for the head and tail literals has no quote).
+pub fn quote_free<S: AsRef<str>>(patterns: &[S]) -> bool {
+    patterns.iter().all(|p| !p.as_ref().contains('"'))
 }
 
 /// The output column names: the BY fields, then count, firstTime,
@@ -268,6 +285,49 @@ mod tests {
         let (outcome, _) = search.finish();
         // Grouping by the multivalue field itself yields both values.
         assert_eq!(outcome.rows.len(), 2);
+    }
+
+    #[test]
+    fn quote_free_patterns_match_escaped_values_alike() {
+        use crate::pattern::Pattern;
+        let values = [
+            "a\"b",
+            "\"",
+            "\"\"",
+            "x\"Get-NetTcpconnection\"",
+            "ab\"ba",
+            "abba",
+            "\"ab",
+            "ab\"",
+            "a",
+            "",
+            "\"a\"b\"c\"",
+            "Get-\"NetTcpconnection",
+            "ab\"\"ab",
+        ];
+        let patterns = [
+            "*Get-NetTcpconnection*",
+            "a*",
+            "*a",
+            "ab*ba",
+            "a*b*c",
+            "*",
+            "ab",
+            "*b*",
+            "\"*",
+            "*\"a*",
+        ];
+        for p in patterns {
+            let pattern = Pattern::new(p);
+            for v in values {
+                let doubled = v.replace('"', "\"\"");
+                let same = pattern.is_match(v.as_bytes())
+                    == pattern.is_match(doubled.as_bytes());
+                assert!(same || !quote_free(&[p]), "{p} on {v}");
+            }
+        }
+        assert!(!quote_free(&["*\"a*"]));
+        assert!(quote_free(&["*a*", "b"]));
     }
 
     #[test]
