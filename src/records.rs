@@ -68,8 +68,8 @@ pub struct Records<'a> {
 }
 
 /// What one window of a chunk body hands to the next (see
-/// `Records::window`): the header's layout, the record count, and where
-/// the next window starts in the body.
+/// `Records::window`): the header's layout, the record count, where the
+/// next window starts in the body, and the buffers to reuse.
 #[derive(Debug, Default)]
 pub struct Carry {
     /// The column layout, once the header row has been read.
@@ -78,6 +78,8 @@ pub struct Carry {
     record: u64,
     /// Offset in the body of the next window's first byte.
     base: usize,
+    /// The span buffer, kept for reuse.
+    spans: Vec<Span>,
 }
 
 impl<'a> Records<'a> {
@@ -110,7 +112,7 @@ impl<'a> Records<'a> {
                 mv: vec![None; names.len()],
                 width: 0,
             }),
-            spans: Vec::new(),
+            spans: carry.spans,
             have_header,
             base: carry.base,
             complete,
@@ -152,6 +154,7 @@ impl<'a> Records<'a> {
             columns: self.have_header.then_some(self.columns),
             record: self.record,
             base: self.base + self.pos,
+            spans: self.spans,
         }
     }
 
