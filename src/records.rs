@@ -246,8 +246,7 @@ impl<'a> Records<'a> {
                     None => return Ok(false),
                 }
             } else {
-                let end = memchr::memchr3(b',', b'\n', b'\r', &body[pos..])
-                    .map_or(body.len(), |n| pos + n);
+                let end = unquoted_end(body, pos);
                 (
                     Span {
                         range: pos..end,
@@ -320,6 +319,22 @@ impl<'a> Records<'a> {
             }
         }
     }
+}
+
+/// The end of an unquoted field starting at `pos`: the next `,`, `\n` or
+/// `\r`, or the body's end. Most unquoted fields are empty `__mv_` cells or
+/// a few digits, so the first bytes are looked at one by one before
+/// `memchr3` takes over.
+#[inline]
+fn unquoted_end(body: &[u8], pos: usize) -> usize {
+    let is_end = |b: &u8| matches!(b, b',' | b'\n' | b'\r');
+    let near = &body[pos..body.len().min(pos + 8)];
+    if let Some(n) = near.iter().position(is_end) {
+        return pos + n;
+    }
+    let from = pos + near.len();
+    memchr::memchr3(b',', b'\n', b'\r', &body[from..])
+        .map_or(body.len(), |n| from + n)
 }
 
 impl Event for Records<'_> {
