@@ -112,13 +112,7 @@ impl<R: BufRead> ChunkReader<R> {
             return Ok(None);
         };
         let (number, m, b) = (head.number, head.metadata.len(), head.body);
-        let mut body = std::mem::take(&mut self.body);
-        if body.len() < b as usize {
-            body.resize(b as usize, 0);
-        }
-        let filled = self.read_body(&mut body[..b as usize]);
-        self.body = body;
-        filled?;
+        self.read_rest()?;
         Ok(Some(Chunk {
             number,
             metadata: &self.metadata[..m],
@@ -162,6 +156,20 @@ impl<R: BufRead> ChunkReader<R> {
             metadata: &self.metadata[..m as usize],
             body: b,
         }))
+    }
+
+    /// Reads what is left of the current chunk's body into the reader's
+    /// own buffer (which only grows) and returns it.
+    pub fn read_rest(&mut self) -> Result<&[u8]> {
+        let left = self.body_left as usize;
+        let mut body = std::mem::take(&mut self.body);
+        if body.len() < left {
+            body.resize(left, 0);
+        }
+        let filled = self.read_body(&mut body[..left]);
+        self.body = body;
+        filled?;
+        Ok(&self.body[..left])
     }
 
     /// Bytes of the current chunk's body not read yet.

@@ -8,6 +8,7 @@ use std::io::{IsTerminal, Write};
 
 use log::LevelFilter;
 
+use crate::cluster;
 use crate::error::{Error, Result};
 use crate::hunt;
 use crate::input;
@@ -27,9 +28,12 @@ USAGE
   scriptblockhunt                      speak Splunk's chunked protocol v2 on
                                        stdin/stdout (how splunkd runs it)
   scriptblockhunt hunt [OPTIONS] FILE...
-                                       run the hunting search over
-                                       XmlWinEventLog files ('-' = stdin,
-                                       gzip undone)
+                                       run the hunting search over event
+                                       files: EVTX, XmlWinEventLog text,
+                                       JSON lines (Winlogbeat, NXLog,
+                                       OTRF), Splunk CSV exports; told by
+                                       content; directories walked, '-' =
+                                       stdin, gzip undone
   scriptblockhunt record [OPTIONS] FILE... > STREAM
                                        write the chunk stream Splunk would
                                        send the command for those events
@@ -37,6 +41,13 @@ USAGE
                                        play a recorded stream through the
                                        command; name=value replaces the
                                        command's arguments
+  scriptblockhunt replay --indexers K [--chunk-rows N] [--map-flush F]
+                         [--measure] [--format F] STREAM [name=value ...]
+                                       the same as distributed=true on K
+                                       indexers: event n goes to indexer
+                                       n mod K, each runs the map phase,
+                                       the search head merges; --measure
+                                       also runs one process and compares
   scriptblockhunt gen [--size N | --events N] [OPTIONS] > STREAM
                                        write a large synthetic stream of
                                        4104 events for benchmarks (see
@@ -45,17 +56,40 @@ USAGE
 OPTIONS (the search command's options, same meaning)
   --pattern WILDCARD   match when any pattern matches (repeatable;
                        default *Get-NetTcpconnection*)
+  --condition SPL      match when the SPL condition holds, e.g.
+                       'ScriptBlockText=*a* ScriptBlockText=*b* OR
+                       ScriptBlockText=*c*' (OR binds before AND)
+  --hunts all|LIST     run catalog hunts in one pass: all, or names/ids
+                       separated by commas; adds a first column hunt
+  --hunts-file FILE    more hunts, in the format of hunts/escu-4104.tsv
   --field NAME         the field matched (default ScriptBlockText)
   --by F1,F2,...       the BY fields (default the 13 of the ESCU search)
   --value TEXT         the fillnull value (default 0)
-  --tz ZONE            IANA zone for firstTime/lastTime (default UTC)
-  --format table|csv   output format (default: table on a terminal, else
-                       CSV)
+  --tz ZONE            IANA zone for firstTime/lastTime, and of times
+                       written without a zone (default: this machine's
+                       zone, as Splunk uses the server's zone)
+  --format F           table, csv or json (JSON lines); default: table on
+                       a terminal (cut to its width), else CSV
+  --reassemble         join script blocks split across several 4104
+                       events (same ScriptBlockId and dest) before
+                       matching; not Splunk's answer, which misses a name
+                       cut between two pieces
+  --reassembly-limit N bytes of pieces held at most (default 268435456)
+
+HUNT ONLY
+  --explain            also list, on stderr, every matching event that
+                       stats dropped: file, record, missing BY fields
+  --threads N          files read in parallel (default: one per core);
+                       the result does not depend on it
 
 EXIT STATUS
-  hunt: 0 with rows, 1 with no rows, 2 on errors.
+  hunt: 0 with rows, 1 with no rows, 2 on errors (a bad option, a FILE
+  that cannot be opened or read). Damaged records and files of no known
+  format are reported, skipped and counted in the summary on stderr;
+  they do not change the status.
   replay: 0 when the command ended normally, 1 when it replied with an
-  error, 2 when the stream could not be read.
+  error (or --measure found different results), 2 when the stream could
+  not be read.
   protocol mode: 0 on a normal end, 1 on an error (sent to Splunk too).
 
 ENVIRONMENT
@@ -69,6 +103,8 @@ enum Format {
     Table,
     /// CSV, for programs.
     Csv,
+    /// JSON lines: one object a row, the columns in order.
+    Json,
 }
 
 /// The parsed command line of an offline front end.
@@ -76,8 +112,12 @@ enum Format {
 struct Command {
     /// Search command arguments (`name=value`) built from the flags.
     args: Vec<String>,
-    /// `--tz`.
-    tz: String,
+    /// `--tz`; `None` is the machine's zone.
+    tz: Option<String>,
+    /// `--threads`; 0 is one per core.
+    threads: usize,
+    /// `--explain`.
+    explain: bool,
     /// `--format`, if given.
     format: Option<Format>,
     /// Everything that is not a flag: files, or a stream then arguments.
@@ -88,7 +128,9 @@ struct Command {
 fn parse(argv: &[String]) -> Result<Command> {
     let mut command = Command {
         args: Vec::new(),
-        tz: "UTC".to_string(),
+        tz: None,
+        threads: 0,
+        explain: false,
         format: None,
         operands: Vec::new(),
     };
@@ -99,9 +141,29 @@ fn parse(argv: &[String]) -> Result<Command> {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
             _ => (arg.as_str(), None),
         };
+        if flag == "--explain" && inline.is_none() {
+            command.explain = true;
+            i += 1;
+            continue;
+        }
+        if flag == "--reassemble" && inline.is_none() {
+            command.args.push("reassemble=true".to_string());
+            i += 1;
+            continue;
+        }
         let takes_value = matches!(
             flag,
-            "--pattern" | "--field" | "--by" | "--value" | "--tz" | "--format"
+            "--pattern"
+                | "--condition"
+                | "--hunts"
+                | "--hunts-file"
+                | "--field"
+                | "--by"
+                | "--value"
+                | "--tz"
+                | "--format"
+                | "--threads"
+                | "--reassembly-limit"
         );
         if !takes_value {
             if flag.starts_with("--") {
@@ -123,23 +185,51 @@ fn parse(argv: &[String]) -> Result<Command> {
             }
         };
         match flag {
-            "--tz" => command.tz = value,
+            "--tz" => command.tz = Some(value),
+            "--threads" => {
+                command.threads = value.parse().map_err(|_| {
+                    Error::usage(format!(
+                        "--threads {value}: expected a whole number"
+                    ))
+                })?
+            }
             "--format" => {
                 command.format = Some(match value.as_str() {
                     "table" => Format::Table,
                     "csv" => Format::Csv,
+                    "json" => Format::Json,
                     other => {
                         return Err(Error::usage(format!(
-                            "--format {other}: expected table or csv"
+                            "--format {other}: expected table, csv or json"
                         )))
                     }
                 })
             }
+            "--reassembly-limit" => {
+                command.args.push(format!("reassembly_limit={value}"))
+            }
+            "--hunts-file" => command
+                .args
+                .push(format!("hunts_file={}", absolute(&value)?)),
             _ => command.args.push(format!("{}={value}", &flag[2..])),
         }
         i += 1;
     }
     Ok(command)
+}
+
+/// `path` made absolute against the working directory: on the command
+/// line a relative path means what it means to every other program, not
+/// the app's `local/` directory.
+fn absolute(path: &str) -> Result<String> {
+    let path = std::path::Path::new(path);
+    if path.is_absolute() {
+        return Ok(path.display().to_string());
+    }
+    let cwd = std::env::current_dir().map_err(|e| {
+        Error::usage(format!("--hunts-file: no working directory: {e}"))
+    })?;
+    Ok(cwd.join(path).display().to_string())
 }
 
 /// Runs the program with `argv` (without the program name) and returns its
@@ -202,15 +292,42 @@ fn run_hunt(argv: &[String]) -> Result<i32> {
         return Err(Error::usage("hunt needs at least one FILE (or -)"));
     }
     let options = Options::parse(&command.args)?;
-    let tz = time::zone(&command.tz)?;
-    let report = hunt::run(&command.operands, &options)?;
-    let (columns, rows) = hunt::rendered(&report, &options, &tz);
+    let tz = zone(&command.tz)?;
+    let settings = hunt::Settings {
+        tz: tz.clone(),
+        threads: command.threads,
+        explain: command.explain,
+        progress: true,
+    };
+    let report = hunt::run(&command.operands, &options, &settings)?;
+    let (columns, rows) = hunt::rendered(&report, &tz);
     let cells = rows
         .iter()
         .map(|r| r.iter().map(|c| Cow::Borrowed(c.as_slice())).collect());
     print_rows(&columns, cells, command.format)?;
-    eprintln!("{}", hunt::summary(&report));
-    Ok(if report.outcome.rows.is_empty() { 1 } else { 0 })
+    eprintln!("scriptblockhunt: {}", hunt::summary(&report, &options));
+    if command.explain {
+        for line in hunt::explain(&report) {
+            eprintln!("scriptblockhunt: {line}");
+        }
+    }
+    Ok(if report.unreadable > 0 {
+        2
+    } else if report.results.rows() == 0 {
+        1
+    } else {
+        0
+    })
+}
+
+/// The zone `--tz` names, or the machine's zone when it is not given:
+/// Splunk renders times in the user's zone, else the server's
+/// (user-prefs.conf `tz`).
+fn zone(name: &Option<String>) -> Result<jiff::tz::TimeZone> {
+    match name {
+        Some(name) => time::zone(name),
+        None => Ok(jiff::tz::TimeZone::system()),
+    }
 }
 
 /// `record`: event files to a chunk stream on stdout.
@@ -220,8 +337,9 @@ fn run_record(argv: &[String]) -> Result<i32> {
         return Err(Error::usage("record needs at least one FILE (or -)"));
     }
     let options = Options::parse(&command.args)?;
-    let names = Search::new(&options).layout().names.clone();
-    let (events, _) = hunt::read_events(&command.operands)?;
+    let names = Search::new(&options)?.layout().names.clone();
+    let (events, _) =
+        hunt::read_events(&command.operands, &zone(&command.tz)?)?;
     let events = hunt::script_blocks(events);
     let mut out = std::io::stdout().lock();
     stream::record(&events, &names, &command.args, &mut out)?;
@@ -231,7 +349,8 @@ fn run_record(argv: &[String]) -> Result<i32> {
 
 /// `replay`: a recorded stream through the command.
 fn run_replay(argv: &[String]) -> Result<i32> {
-    let command = parse(argv)?;
+    let (cluster, argv) = cluster::take_flags(argv)?;
+    let command = parse(&argv)?;
     if !command.args.is_empty() {
         return Err(Error::usage(
             "replay takes the command's options as name=value after the \
@@ -243,9 +362,22 @@ fn run_replay(argv: &[String]) -> Result<i32> {
     };
     let input = input::open(path)?;
     let args = (!args.is_empty()).then_some(args);
-    let replayed = stream::replay(input, args)?;
+    let (replayed, report) = match &cluster {
+        Some(settings) => cluster::replay(input, args, settings)?,
+        None => (stream::replay(input, args)?, None),
+    };
     for (level, text) in &replayed.messages {
         eprintln!("scriptblockhunt: {level}: {text}");
+    }
+    if let Some(report) = &report {
+        eprint!("{report}");
+        if !report.identical {
+            eprintln!(
+                "scriptblockhunt: the map + reduce result differs from the \
+                 single-process result"
+            );
+            return Ok(1);
+        }
     }
     if replayed.result.is_err() {
         return Ok(1);
@@ -265,7 +397,19 @@ fn run_replay(argv: &[String]) -> Result<i32> {
     Ok(0)
 }
 
-/// Prints rows as a table or CSV on stdout.
+/// The width a table must fit: the terminal's when stdout is one, else
+/// `COLUMNS` when set; `None` means no limit (cells are cut at 60
+/// characters instead).
+fn table_width(terminal: bool) -> Option<usize> {
+    if terminal {
+        if let Some((_, columns)) = console::Term::stdout().size_checked() {
+            return Some(columns as usize);
+        }
+    }
+    std::env::var("COLUMNS").ok()?.trim().parse().ok()
+}
+
+/// Prints rows as a table, CSV or JSON lines on stdout.
 fn print_rows<'a, I>(
     columns: &[String],
     rows: I,
@@ -286,8 +430,17 @@ where
             output::write_csv(columns, rows, &mut out);
             stdout.write_all(&out)?;
         }
+        Format::Json => {
+            let mut out = Vec::new();
+            crate::jsonout::write_rows(columns, rows, &mut out);
+            stdout.write_all(&out)?;
+        }
         Format::Table => {
-            stdout.write_all(output::table(columns, rows, 60).as_bytes())?
+            let text = match table_width(stdout.is_terminal()) {
+                Some(width) => output::table_fit(columns, rows, width),
+                None => output::table(columns, rows, 60),
+            };
+            stdout.write_all(text.as_bytes())?
         }
     }
     stdout.flush()?;

@@ -269,7 +269,8 @@ fn write_keeping<W: Write>(
     mut out: W,
     keep: usize,
 ) -> Result<Summary> {
-    let names = Search::new(&Options::default()).layout().names.clone();
+    let search = Search::new(&Options::default())?;
+    let names = search.layout().names.clone();
     let mut generator = Generator::new(plan, &names);
     let mut summary = Summary::default();
 

@@ -30,6 +30,9 @@ pub struct GetInfo {
     pub splunk_version: Option<String>,
     /// `searchinfo.sid`, the search id, for the log.
     pub sid: Option<String>,
+    /// `searchinfo.command`: the name the search used for this command
+    /// (Splunk 6.3 GA and later), for the streaming preop.
+    pub command: Option<String>,
 }
 
 /// Decodes the metadata of chunk `chunk`.
@@ -102,6 +105,7 @@ fn getinfo(
     };
     info.splunk_version = text("splunk_version");
     info.sid = text("sid");
+    info.command = text("command");
     Ok(info)
 }
 

@@ -30,8 +30,32 @@ pub const DEFAULT_BY: [&str; 13] = [
     "ScriptBlockText",
 ];
 
-/// Every option name the command knows, for error messages.
-pub const OPTION_NAMES: [&str; 4] = ["pattern", "field", "by", "value"];
+/// Every option name the command knows, for error messages. `phase` is
+/// left out: only the streaming preop that `distributed=true` sends uses
+/// it.
+pub const OPTION_NAMES: [&str; 10] = [
+    "pattern",
+    "condition",
+    "hunts",
+    "hunts_file",
+    "field",
+    "by",
+    "value",
+    "distributed",
+    "reassemble",
+    "reassembly_limit",
+];
+
+/// Which side of the map/reduce split an invocation is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Phase {
+    /// The reporting command on the search head (the SDK's default phase
+    /// name). Default.
+    #[default]
+    Reduce,
+    /// The streaming preop on the indexers: `phase=map`.
+    Map,
+}
 
 /// The parsed options of one invocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +69,26 @@ pub struct Options {
     pub by: Vec<String>,
     /// The fillnull value. Default: `0`.
     pub value: String,
+    /// An SPL condition over `field`, in place of `patterns`; checked when
+    /// the search is built (`catalog::plan`). Default: none.
+    pub condition: Option<String>,
+    /// `all`, or a comma-separated list of hunt names or ids from the
+    /// catalog, in place of `patterns`/`condition` and `by`. Default: none.
+    pub hunts: Option<String>,
+    /// A file of more hunts, in the format of the built-in catalog.
+    /// Default: none.
+    pub hunts_file: Option<String>,
+    /// `distributed`: ask Splunk to run a map phase on the indexers and
+    /// read its partial rows. Default: false.
+    pub distributed: bool,
+    /// `phase`: `map` in the streaming preop, else `reduce`.
+    pub phase: Phase,
+    /// `reassemble`: join script blocks split across several 4104 events
+    /// before matching. Default: false (Splunk's own answer).
+    pub reassemble: bool,
+    /// `reassembly_limit`: bytes of pieces held at most while blocks wait
+    /// for their other pieces. Default: 256 MiB.
+    pub reassembly_limit: usize,
 }
 
 impl Default for Options {
@@ -54,6 +98,13 @@ impl Default for Options {
             field: DEFAULT_FIELD.to_string(),
             by: DEFAULT_BY.iter().map(|s| s.to_string()).collect(),
             value: DEFAULT_VALUE.to_string(),
+            condition: None,
+            hunts: None,
+            hunts_file: None,
+            distributed: false,
+            phase: Phase::Reduce,
+            reassemble: false,
+            reassembly_limit: crate::reassembly::DEFAULT_LIMIT_BYTES,
         }
     }
 }
@@ -96,27 +147,114 @@ impl Options {
                 "field" => options.field = field_name("field", value)?,
                 "by" => options.by = field_list(value)?,
                 "value" => options.value = value.to_string(),
+                "condition" => options.condition = Some(value.to_string()),
+                "hunts" => options.hunts = Some(value.to_string()),
+                "hunts_file" => {
+                    options.hunts_file = Some(value.trim().to_string())
+                }
+                "distributed" => {
+                    options.distributed = boolean("distributed", value)?
+                }
+                "phase" => options.phase = phase(value)?,
+                "reassemble" => {
+                    options.reassemble = boolean("reassemble", value)?
+                }
+                "reassembly_limit" => {
+                    options.reassembly_limit = byte_count(value)?
+                }
                 _ => return Err(unknown(arg)),
             }
         }
+        exclusive(&seen, !patterns.is_empty())?;
         if !patterns.is_empty() {
             options.patterns = patterns;
+        }
+        if options.distributed && options.phase == Phase::Map {
+            return Err(Error::option(
+                "phase=map is the map phase that distributed=true starts \
+                 on the indexers; it cannot be distributed itself",
+            ));
+        }
+        let split = options.distributed || options.phase == Phase::Map;
+        if split && options.hunts.is_some() {
+            return Err(Error::option(
+                "option hunts cannot be combined with distributed=true: the \
+                 map phase carries the groups of one search; run hunts= \
+                 without distributed",
+            ));
         }
         Ok(options)
     }
 
     /// The options as `name=value` arguments, the form `parse` reads.
     pub fn to_args(&self) -> Vec<String> {
-        let mut args: Vec<String> = self
-            .patterns
-            .iter()
-            .map(|p| format!("pattern={p}"))
-            .collect();
-        args.push(format!("field={}", self.field));
-        args.push(format!("by={}", self.by.join(",")));
+        let mut args: Vec<String> = Vec::new();
+        if self.condition.is_none() && self.hunts.is_none() {
+            args.extend(self.patterns.iter().map(|p| format!("pattern={p}")));
+        }
+        if self.hunts.is_none() {
+            args.push(format!("field={}", self.field));
+            args.push(format!("by={}", self.by.join(",")));
+        }
         args.push(format!("value={}", self.value));
+        for (name, value) in [
+            ("condition", &self.condition),
+            ("hunts", &self.hunts),
+            ("hunts_file", &self.hunts_file),
+        ] {
+            if let Some(value) = value {
+                args.push(format!("{name}={value}"));
+            }
+        }
+        if self.distributed {
+            args.push("distributed=true".to_string());
+        }
+        if self.phase == Phase::Map {
+            args.push("phase=map".to_string());
+        }
+        if self.reassemble {
+            args.push("reassemble=true".to_string());
+        }
+        if self.reassembly_limit != crate::reassembly::DEFAULT_LIMIT_BYTES {
+            args.push(format!("reassembly_limit={}", self.reassembly_limit));
+        }
         args
     }
+}
+
+/// Refuses options that cannot go together: `pattern` with `condition`,
+/// and `hunts` (whose hunts bring their own conditions, BY lists and
+/// field) with `pattern`, `condition`, `by` or `field`; `hunts_file` only
+/// adds hunts to choose from, so it needs `hunts`.
+fn exclusive(seen: &[&str], patterns: bool) -> Result<()> {
+    let has = |name: &str| seen.contains(&name);
+    if patterns && has("condition") {
+        return Err(Error::option(
+            "options pattern and condition cannot be combined; write the \
+             patterns into the condition with OR",
+        ));
+    }
+    if has("hunts") {
+        let mut clash: Vec<&str> = Vec::new();
+        if patterns {
+            clash.push("pattern");
+        }
+        clash.extend(
+            ["condition", "by", "field"].into_iter().filter(|n| has(n)),
+        );
+        if let Some(first) = clash.first() {
+            return Err(Error::option(format!(
+                "option {first} cannot be combined with hunts: each hunt \
+                 brings its own condition on ScriptBlockText and BY list"
+            )));
+        }
+    } else if has("hunts_file") {
+        return Err(Error::option(
+            "option hunts_file needs hunts=, which chooses among the hunts \
+             (hunts=all runs every one)",
+        ));
+    }
+    Ok(())
 }
 
 /// The error for an argument that is not a known `name=value` option.
@@ -127,6 +265,51 @@ fn unknown(arg: &str) -> Error {
          name=value)",
         OPTION_NAMES.join(", ")
     ))
+}
+
+/// Parses a boolean the way Splunk's SDK does (`validators.Boolean`):
+/// `1 t true y yes` and `0 f false n no`, in any case.
+fn boolean(option: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "t" | "true" | "y" | "yes" => Ok(true),
+        "0" | "f" | "false" | "n" | "no" => Ok(false),
+        _ => {
+            let shown: String = value.chars().take(40).collect();
+            Err(Error::option(format!(
+                "option {option} takes true or false (also t, f, yes, no, \
+                 1, 0), got '{shown}'"
+            )))
+        }
+    }
+}
+
+/// Parses a byte count: a whole number, at least 1.
+fn byte_count(value: &str) -> Result<usize> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => {
+            let shown: String = value.chars().take(40).collect();
+            Err(Error::option(format!(
+                "option reassembly_limit takes a number of bytes above 0, \
+                 got '{shown}'"
+            )))
+        }
+    }
+}
+
+/// Parses `phase`: `map` or `reduce`, as the SDK's reporting commands name
+/// their phases.
+fn phase(value: &str) -> Result<Phase> {
+    match value.trim() {
+        "map" => Ok(Phase::Map),
+        "reduce" => Ok(Phase::Reduce),
+        other => {
+            let shown: String = other.chars().take(40).collect();
+            Err(Error::option(format!(
+                "option phase takes map or reduce, got '{shown}'"
+            )))
+        }
+    }
 }
 
 /// Checks a single field name: not empty, no comma.
@@ -211,8 +394,9 @@ mod tests {
         let err = Options::parse(&["bogus=1"]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown option 'bogus=1'; valid options are pattern, field, \
-             by, value (each as name=value)"
+            "unknown option 'bogus=1'; valid options are pattern, \
+             condition, hunts, hunts_file, field, by, value, distributed, \
+             reassemble, reassembly_limit (each as name=value)"
         );
         let err = Options::parse(&["ScriptBlockText"]).unwrap_err();
         assert!(err.to_string().starts_with("unknown option"), "{err}");
@@ -225,6 +409,83 @@ mod tests {
             err.to_string(),
             "option field is given more than once; it takes one value"
         );
+    }
+
+    #[test]
+    fn distributed_takes_splunk_booleans() {
+        for (text, want) in [
+            ("true", true),
+            ("T", true),
+            ("1", true),
+            ("yes", true),
+            ("Y", true),
+            ("FALSE", false),
+            ("f", false),
+            ("0", false),
+            ("no", false),
+            ("n", false),
+        ] {
+            let arg = format!("distributed={text}");
+            let options = Options::parse(&[arg.as_str()]).unwrap();
+            assert_eq!(options.distributed, want, "{arg}");
+        }
+        assert!(!Options::default().distributed);
+        let err = Options::parse(&["distributed=maybe"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "option distributed takes true or false (also t, f, yes, no, \
+             1, 0), got 'maybe'"
+        );
+    }
+
+    #[test]
+    fn phase_map_is_parsed_and_cannot_be_distributed() {
+        let options = Options::parse(&["by=a", "phase=map"]).unwrap();
+        assert_eq!(options.phase, Phase::Map);
+        assert_eq!(Options::parse(&options.to_args()).unwrap(), options);
+        let options = Options::parse(&["distributed=t"]).unwrap();
+        assert_eq!(options.phase, Phase::Reduce);
+        assert_eq!(Options::parse(&options.to_args()).unwrap(), options);
+        assert!(Options::parse(&["phase=shuffle"]).is_err());
+        let err =
+            Options::parse(&["phase=map", "distributed=true"]).unwrap_err();
+        assert!(err.to_string().starts_with("phase=map is the map phase"));
+    }
+
+    #[test]
+    fn condition_and_hunts_round_trip_and_exclude_each_other() {
+        let options = Options::parse(&[
+            "hunts=all",
+            "hunts_file= my.tsv ",
+            "value=none",
+        ])
+        .unwrap();
+        assert_eq!(options.hunts.as_deref(), Some("all"));
+        assert_eq!(options.hunts_file.as_deref(), Some("my.tsv"));
+        assert_eq!(Options::parse(&options.to_args()).unwrap(), options);
+        let options =
+            Options::parse(&["condition=ScriptBlockText=\"*a b*\""]).unwrap();
+        assert_eq!(
+            options.condition.as_deref(),
+            Some("ScriptBlockText=\"*a b*\"")
+        );
+        assert_eq!(Options::parse(&options.to_args()).unwrap(), options);
+
+        let err =
+            |args: &[&str]| Options::parse(args).unwrap_err().to_string();
+        assert!(err(&["pattern=*a*", "condition=x"])
+            .starts_with("options pattern and condition cannot be combined"));
+        assert!(err(&["hunts=all", "by=dest"])
+            .starts_with("option by cannot be combined with hunts"));
+        assert!(err(&["field=x", "hunts=all"])
+            .starts_with("option field cannot be combined with hunts"));
+        assert!(err(&["hunts=all", "pattern=*a*"])
+            .starts_with("option pattern cannot be combined with hunts"));
+        assert!(err(&["hunts_file=x.tsv"])
+            .starts_with("option hunts_file needs hunts="));
+        assert!(err(&["hunts=all", "hunts=all"]).contains("more than once"));
+        assert!(err(&["hunts=all", "distributed=true"])
+            .starts_with("option hunts cannot be combined with distributed"));
     }
 
     #[test]

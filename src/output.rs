@@ -105,6 +105,74 @@ where
     out
 }
 
+/// Renders an aligned text table no wider than `width` characters when it
+/// can be: columns that fit keep their width, the widest ones are cut to
+/// one common width (at least [`MIN_CUT`] characters), and a cut cell ends
+/// in `…`. Cells show as in [`table`].
+pub fn table_fit<'a, I>(columns: &[String], rows: I, width: usize) -> String
+where
+    I: IntoIterator<Item = Vec<Cow<'a, [u8]>>>,
+{
+    let mut grid: Vec<Vec<String>> = vec![columns
+        .iter()
+        .map(|c| shown(c.as_bytes(), usize::MAX))
+        .collect()];
+    for row in rows {
+        grid.push(row.iter().map(|c| shown(c, usize::MAX)).collect());
+    }
+    let mut natural = vec![0; columns.len()];
+    for line in &grid {
+        for (w, cell) in natural.iter_mut().zip(line) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let cap = common_cap(&natural, width);
+    let rows = grid.into_iter().skip(1).map(|line| {
+        line.into_iter()
+            .map(|cell| Cow::Owned(cut(&cell, cap).into_bytes()))
+            .collect()
+    });
+    let columns: Vec<String> = columns.iter().map(|c| cut(c, cap)).collect();
+    table(&columns, rows, usize::MAX)
+}
+
+/// The narrowest a cut column gets.
+pub const MIN_CUT: usize = 6;
+
+/// The largest width such that the columns, each cut to it (a column
+/// narrower than it keeps its width), with two spaces between columns,
+/// fit in `width`; never below [`MIN_CUT`].
+fn common_cap(natural: &[usize], width: usize) -> usize {
+    let gaps = 2 * natural.len().saturating_sub(1);
+    let room = width.saturating_sub(gaps);
+    let needed =
+        |cap: usize| -> usize { natural.iter().map(|&w| w.min(cap)).sum() };
+    let widest = natural.iter().copied().max().unwrap_or(0);
+    if needed(widest) <= room {
+        return widest.max(MIN_CUT);
+    }
+    let (mut low, mut high) = (MIN_CUT, widest);
+    while low < high {
+        let mid = (low + high).div_ceil(2);
+        if needed(mid) <= room {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    low
+}
+
+/// `text` cut to `cap` characters, the last one `…` when it was cut.
+fn cut(text: &str, cap: usize) -> String {
+    if text.chars().count() <= cap {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(cap.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// One cell as the table shows it.
 fn shown(cell: &[u8], max_cell: usize) -> String {
     let text = String::from_utf8_lossy(cell);
@@ -161,6 +229,22 @@ mod tests {
     #[test]
     fn header_alone_when_no_rows() {
         assert_eq!(csv(vec![]), "a,b\n");
+    }
+
+    #[test]
+    fn table_fits_a_width_cutting_the_widest_columns() {
+        let columns = vec!["id".to_string(), "text".to_string()];
+        let rows = vec![vec![
+            Cow::Borrowed(&b"1"[..]),
+            Cow::Borrowed(&b"first line\nsecond line of it"[..]),
+        ]];
+        // 2 + 2 spaces + 16 = 20 characters.
+        assert_eq!(
+            table_fit(&columns, rows.clone(), 20),
+            "id  text\n--  ----------------\n1   first line↵seco…\n"
+        );
+        let wide = table_fit(&columns, rows, 200);
+        assert!(wide.contains("first line↵second line of it"), "{wide}");
     }
 
     #[test]

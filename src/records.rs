@@ -50,6 +50,8 @@ pub struct Records<'a> {
     body: &'a [u8],
     /// Offset of the next unread byte.
     pos: usize,
+    /// Offset where the current line (header or record) starts.
+    start: usize,
     /// 1-based chunk number, for errors.
     chunk: u64,
     /// Number of records read so far (the header is record 0).
@@ -105,6 +107,7 @@ impl<'a> Records<'a> {
         let mut records = Records {
             body: window,
             pos: 0,
+            start: 0,
             chunk,
             record: carry.record,
             columns: carry.columns.unwrap_or_else(|| Columns {
@@ -156,6 +159,13 @@ impl<'a> Records<'a> {
             base: self.base + self.pos,
             spans: self.spans,
         }
+    }
+
+    /// The bytes of the current line as they are in the body, its line
+    /// end included when it has one: the header row right after `new`,
+    /// then each record after `advance`.
+    pub fn raw(&self) -> &'a [u8] {
+        &self.body[self.start..self.pos]
     }
 
     /// The column index of `name`, refusing a header that has it twice.
@@ -237,6 +247,7 @@ impl<'a> Records<'a> {
                 Some(_) => break,
             }
         }
+        self.start = self.pos;
         self.spans.clear();
         let mut pos = self.pos;
         loop {
@@ -481,6 +492,18 @@ mod tests {
             records.field(0, &mut scratch),
             Field::Single(b"\xff\x00z")
         );
+    }
+
+    #[test]
+    fn raw_gives_each_line_as_written() {
+        let body = b"a,b\r\n\n\"x\ny\",2\n3,4";
+        let mut records = Records::new(1, body, &[]).unwrap();
+        assert_eq!(records.raw(), b"a,b\r\n");
+        assert!(records.advance().unwrap());
+        assert_eq!(records.raw(), b"\"x\ny\",2\n");
+        assert!(records.advance().unwrap());
+        assert_eq!(records.raw(), b"3,4");
+        assert!(!records.advance().unwrap());
     }
 
     #[test]

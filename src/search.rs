@@ -1,16 +1,23 @@
-//! The detection itself: match the field, then hand matching events to
-//! fillnull and stats.
+//! The detection itself: decide each hunt's condition on the match field,
+//! then hand each hunt's matching events to its own fillnull and stats.
 //!
 //! `Search` is fed events one at a time by any front end (chunks from
 //! Splunk, event files) and keeps only the stats groups, never the events.
+//! All hunts of a search read each event once: the [`Matcher`] decides
+//! every condition in one pass over the match field, and the BY values are
+//! decoded once for all the hunts that matched. Each hunt has its own
+//! [`Stats`], so `fillnull` is decided over that hunt's matching events
+//! only, as each ESCU search decides it over its own results.
 
 use std::ops::Range;
 
+use crate::catalog::{self, Plan};
+use crate::error::{Error, Result};
 use crate::event::{any_value, push_values, BadMultivalue, Event, Field};
+use crate::matcher::Matcher;
 use crate::options::Options;
-use crate::pattern::PatternSet;
-use crate::stats::{Outcome, Stats};
-
+use crate::results::{union_by, HuntOutcome, Results};
+use crate::stats::Stats;
 /// The field that holds the event time.
 pub const TIME_FIELD: &str = "_time";
 
@@ -50,6 +57,18 @@ impl Layout {
             time_slot,
         }
     }
+
+    /// The slot of `name`, added after the others when the layout does not
+    /// have it yet.
+    pub fn require(&mut self, name: &str) -> usize {
+        match self.names.iter().position(|n| n == name) {
+            Some(i) => i,
+            None => {
+                self.names.push(name.to_string());
+                self.names.len() - 1
+            }
+        }
+    }
 }
 
 /// A `__mv_` cell that could not be decoded, with the slot it was in.
@@ -70,19 +89,37 @@ pub struct Counters {
     pub matched: u64,
 }
 
+/// One hunt's share of a running search.
+struct Tally {
+    /// The hunt's name (empty when unnamed).
+    name: String,
+    /// Its BY fields.
+    by: Vec<String>,
+    /// Index of each of its BY fields among the search's BY values.
+    columns: Vec<usize>,
+    /// True when `columns` is every BY value in order.
+    identity: bool,
+    /// Its groups.
+    stats: Stats,
+    /// Events it matched.
+    matched: u64,
+}
+
 /// One running search.
 pub struct Search {
-    /// Field layout.
+    /// Field layout: the match field, the union of the BY fields, `_time`.
     layout: Layout,
-    /// The patterns tested against the match field.
-    patterns: PatternSet,
-    /// True when no pattern holds `"`: the test then gives the same answer
-    /// on CSV-escaped bytes (see `quote_free`).
+    /// True when no pattern of any condition holds `"`: the test then
+    /// gives the same answer on CSV-escaped bytes (see `quote_free`).
     quote_free: bool,
+    /// Every hunt's condition, compiled together.
+    matcher: Matcher,
+    /// The hunts, in output order.
+    hunts: Vec<Tally>,
+    /// True when the output names the hunts.
+    named: bool,
     /// The fillnull value.
     fill: Vec<u8>,
-    /// The groups.
-    stats: Stats,
     /// What was seen so far.
     counters: Counters,
     /// Scratch for decoded field bytes.
@@ -93,24 +130,65 @@ pub struct Search {
     arena: Vec<u8>,
     /// Ranges of each BY field's values in `arena`.
     values: Vec<Vec<Range<usize>>>,
+    /// One hunt's BY values, picked from `values`.
+    picked: Vec<Vec<Range<usize>>>,
+    /// The hunts the current event matched.
+    decided: Vec<usize>,
 }
 
 impl Search {
-    /// A search for the given options.
-    pub fn new(options: &Options) -> Search {
-        let layout = Layout::new(&options.field, &options.by);
-        Search {
-            patterns: PatternSet::new(&options.patterns),
-            quote_free: quote_free(&options.patterns),
-            fill: options.value.as_bytes().to_vec(),
-            stats: Stats::new(&options.by),
+    /// A search for the given options; fails when a condition, the hunt
+    /// selection or the hunts file is wrong.
+    pub fn new(options: &Options) -> Result<Search> {
+        let plan = catalog::plan(options)?;
+        Search::with_plan(&options.field, &plan, &options.value)
+    }
+
+    /// A search running `plan` on `field`, filling nulls with `fill`.
+    pub fn with_plan(field: &str, plan: &Plan, fill: &str) -> Result<Search> {
+        let union = union_by(plan.hunts.iter().map(|h| h.by.as_slice()));
+        let layout = Layout::new(field, &union);
+        let conditions: Vec<_> =
+            plan.hunts.iter().map(|h| &h.condition).collect();
+        let hunts = plan
+            .hunts
+            .iter()
+            .map(|h| {
+                let columns: Vec<usize> = h
+                    .by
+                    .iter()
+                    .map(|b| {
+                        union.iter().position(|u| u == b).expect("in union")
+                    })
+                    .collect();
+                Tally {
+                    name: h.name.clone(),
+                    by: h.by.clone(),
+                    identity: columns.iter().copied().eq(0..union.len()),
+                    columns,
+                    stats: Stats::new(&h.by),
+                    matched: 0,
+                }
+            })
+            .collect();
+        let matcher = Matcher::new(&conditions).map_err(Error::option)?;
+        let patterns: Vec<&str> =
+            conditions.iter().flat_map(|c| c.patterns()).collect();
+        Ok(Search {
+            quote_free: quote_free(&patterns),
+            matcher,
+            hunts,
+            named: plan.named,
+            fill: fill.as_bytes().to_vec(),
             counters: Counters::default(),
             scratch: Vec::new(),
             item: Vec::new(),
             arena: Vec::new(),
             values: vec![Vec::new(); layout.by_slots.len()],
+            picked: Vec::new(),
+            decided: Vec::new(),
             layout,
-        }
+        })
     }
 
     /// The field layout: which fields the search needs.
@@ -118,21 +196,51 @@ impl Search {
         &self.layout
     }
 
+    /// The slot of `name`, which the search's input must then carry too
+    /// (reassembly needs fields the hunts may not use).
+    pub fn require(&mut self, name: &str) -> usize {
+        self.layout.require(name)
+    }
+
+    /// The BY fields of the search: the union of its hunts' BY lists, in
+    /// slot order.
+    pub fn by_names(&self) -> Vec<String> {
+        let names = &self.layout.names;
+        self.layout
+            .by_slots
+            .iter()
+            .map(|&s| names[s].clone())
+            .collect()
+    }
+
     /// Counts so far.
     pub fn counters(&self) -> Counters {
         self.counters
     }
 
-    /// Number of groups held.
+    /// Number of groups held, over all hunts.
     pub fn groups(&self) -> usize {
-        self.stats.len()
+        self.hunts.iter().map(|h| h.stats.len()).sum()
     }
 
-    /// Offers one event; returns whether it matched.
+    /// Takes the groups held so far and starts over with none; the counters
+    /// keep counting. A search for the map phase runs one hunt (options
+    /// refuse `hunts=` with `distributed=true`), whose groups these are.
+    pub fn take_stats(&mut self) -> Stats {
+        self.hunts[0].stats.take()
+    }
+
+    /// Full wildcard checks the matcher needed so far (the prefilter
+    /// decided all other wildcard tests).
+    pub fn full_checks(&self) -> u64 {
+        self.matcher.full_checks()
+    }
+
+    /// Offers one event; returns whether any hunt matched it.
     pub fn offer<E: Event + ?Sized>(
         &mut self,
         event: &E,
-    ) -> Result<bool, BadField> {
+    ) -> std::result::Result<bool, BadField> {
         self.counters.events += 1;
         let slot = self.layout.match_slot;
         let field = if self.quote_free {
@@ -140,11 +248,14 @@ impl Search {
         } else {
             event.field(slot, &mut self.scratch)
         };
-        let patterns = &self.patterns;
-        let matched =
-            any_value(field, &mut self.item, |v| patterns.is_match(v))
-                .map_err(|error| BadField { slot, error })?;
-        if !matched {
+        let matcher = &mut self.matcher;
+        let fed = any_value(field, &mut self.item, |v| {
+            matcher.feed(v);
+            false
+        });
+        self.matcher.decide(&mut self.decided);
+        fed.map_err(|error| BadField { slot, error })?;
+        if self.decided.is_empty() {
             return Ok(false);
         }
         self.counters.matched += 1;
@@ -182,13 +293,57 @@ impl Search {
             }
         };
         let time = time.map(|r| &self.arena[r]);
-        self.stats.add_event(&self.arena, &self.values, time);
+        for &h in &self.decided {
+            let tally = &mut self.hunts[h];
+            tally.matched += 1;
+            if tally.identity {
+                tally.stats.add_event(&self.arena, &self.values, time);
+                continue;
+            }
+            self.picked.resize_with(tally.columns.len(), Vec::new);
+            for (pick, &c) in self.picked.iter_mut().zip(&tally.columns) {
+                pick.clear();
+                pick.extend_from_slice(&self.values[c]);
+            }
+            let picked = &self.picked[..tally.columns.len()];
+            tally.stats.add_event(&self.arena, picked, time);
+        }
         Ok(true)
     }
 
-    /// Ends the search: fillnull, stats, sorted rows.
-    pub fn finish(self) -> (Outcome, Counters) {
-        (self.stats.finish(&self.fill), self.counters)
+    /// Folds another search over the same options into this one: each
+    /// hunt's groups (nulls still unfilled, as a map phase hands them on)
+    /// and the counts. A search per thread, absorbed at the end, gives the
+    /// rows of one search over all the events.
+    pub fn absorb(&mut self, other: Search) {
+        for (mine, theirs) in self.hunts.iter_mut().zip(other.hunts) {
+            for partial in theirs.stats.partials() {
+                mine.stats.merge(&partial);
+            }
+            mine.matched += theirs.matched;
+        }
+        self.counters.events += other.counters.events;
+        self.counters.matched += other.counters.matched;
+    }
+
+    /// Ends the search: each hunt's fillnull and stats, sorted rows.
+    pub fn finish(self) -> (Results, Counters) {
+        let fill = self.fill;
+        let hunts = self
+            .hunts
+            .into_iter()
+            .map(|t| HuntOutcome {
+                name: t.name,
+                by: t.by,
+                matched: t.matched,
+                outcome: t.stats.finish(&fill),
+            })
+            .collect();
+        let results = Results {
+            named: self.named,
+            hunts,
+        };
+        (results, self.counters)
     }
 }
 
@@ -237,57 +392,6 @@ mod tests {
     }
 
     #[test]
-    fn layout_dedups_fields() {
-        let layout = Layout::new("t", &["a".into(), "t".into()]);
-        assert_eq!(layout.names, vec!["t", "a", "_time"]);
-        assert_eq!(layout.by_slots, vec![1, 0]);
-        assert_eq!(layout.time_slot, 2);
-    }
-
-    #[test]
-    fn only_matching_events_count_for_fillnull() {
-        let options = Options::parse(&["field=t", "by=h,Path"]).unwrap();
-        let mut search = Search::new(&options);
-        let layout = search.layout().clone();
-        let hit = event(
-            &layout,
-            &[
-                ("t", &["x get-nettcpconnection"]),
-                ("h", &["a"]),
-                ("_time", &["1"]),
-            ],
-        );
-        let miss = event(
-            &layout,
-            &[("t", &["Get-Process"]), ("h", &["a"]), ("Path", &["p"])],
-        );
-        assert_eq!(search.offer(&hit), Ok(true));
-        assert_eq!(search.offer(&miss), Ok(false));
-        let (outcome, counters) = search.finish();
-        assert!(outcome.rows.is_empty());
-        assert_eq!(outcome.absent, vec!["Path"]);
-        assert_eq!(
-            counters,
-            Counters {
-                events: 2,
-                matched: 1
-            }
-        );
-    }
-
-    #[test]
-    fn a_multivalue_match_field_matches_when_any_value_does() {
-        let options = Options::parse(&["field=t", "by=t"]).unwrap();
-        let mut search = Search::new(&options);
-        let layout = search.layout().clone();
-        let e = event(&layout, &[("t", &["nope", "Get-NetTCPConnection"])]);
-        assert_eq!(search.offer(&e), Ok(true));
-        let (outcome, _) = search.finish();
-        // Grouping by the multivalue field itself yields both values.
-        assert_eq!(outcome.rows.len(), 2);
-    }
-
-    #[test]
     fn quote_free_patterns_match_escaped_values_alike() {
         use crate::pattern::Pattern;
         let values = [
@@ -331,6 +435,105 @@ mod tests {
     }
 
     #[test]
+    fn layout_dedups_fields() {
+        let layout = Layout::new("t", &["a".into(), "t".into()]);
+        assert_eq!(layout.names, vec!["t", "a", "_time"]);
+        assert_eq!(layout.by_slots, vec![1, 0]);
+        assert_eq!(layout.time_slot, 2);
+    }
+
+    #[test]
+    fn only_matching_events_count_for_fillnull() {
+        let options = Options::parse(&["field=t", "by=h,Path"]).unwrap();
+        let mut search = Search::new(&options).unwrap();
+        let layout = search.layout().clone();
+        let hit = event(
+            &layout,
+            &[
+                ("t", &["x get-nettcpconnection"]),
+                ("h", &["a"]),
+                ("_time", &["1"]),
+            ],
+        );
+        let miss = event(
+            &layout,
+            &[("t", &["Get-Process"]), ("h", &["a"]), ("Path", &["p"])],
+        );
+        assert_eq!(search.offer(&hit), Ok(true));
+        assert_eq!(search.offer(&miss), Ok(false));
+        let (results, counters) = search.finish();
+        let outcome = &results.hunts[0].outcome;
+        assert!(outcome.rows.is_empty());
+        assert_eq!(outcome.absent, vec!["Path"]);
+        assert_eq!(
+            counters,
+            Counters {
+                events: 2,
+                matched: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_multivalue_match_field_matches_when_any_value_does() {
+        let options = Options::parse(&["field=t", "by=t"]).unwrap();
+        let mut search = Search::new(&options).unwrap();
+        let layout = search.layout().clone();
+        let e = event(&layout, &[("t", &["nope", "Get-NetTCPConnection"])]);
+        assert_eq!(search.offer(&e), Ok(true));
+        let (results, _) = search.finish();
+        let outcome = &results.hunts[0].outcome;
+        // Grouping by the multivalue field itself yields both values.
+        assert_eq!(outcome.rows.len(), 2);
+    }
+
+    #[test]
+    fn absorbed_searches_equal_one_search() {
+        let options = Options::parse(&["field=t", "by=h,Path"]).unwrap();
+        let mut whole = Search::new(&options).unwrap();
+        let mut left = Search::new(&options).unwrap();
+        let mut right = Search::new(&options).unwrap();
+        let layout = whole.layout().clone();
+        let events = [
+            event(
+                &layout,
+                &[
+                    ("t", &["Get-NetTCPConnection"]),
+                    ("h", &["a"]),
+                    ("_time", &["3"]),
+                ],
+            ),
+            event(
+                &layout,
+                &[
+                    ("t", &["Get-NetTCPConnection"]),
+                    ("h", &["a"]),
+                    ("Path", &["p"]),
+                ],
+            ),
+            event(
+                &layout,
+                &[
+                    ("t", &["Get-NetTCPConnection"]),
+                    ("h", &["a"]),
+                    ("_time", &["1"]),
+                ],
+            ),
+            event(&layout, &[("t", &["no"]), ("h", &["b"])]),
+        ];
+        for (i, e) in events.iter().enumerate() {
+            whole.offer(e).unwrap();
+            let side = if i % 2 == 0 { &mut left } else { &mut right };
+            side.offer(e).unwrap();
+        }
+        left.absorb(right);
+        let (rows, counters) = left.finish();
+        assert_eq!((rows, counters), whole.finish());
+        assert_eq!(counters.events, 4);
+        assert_eq!(counters.matched, 3);
+    }
+
+    #[test]
     fn bad_multivalue_names_the_slot() {
         struct Bad;
         impl Event for Bad {
@@ -338,8 +541,137 @@ mod tests {
                 Field::Encoded(b"$x")
             }
         }
-        let mut search = Search::new(&Options::default());
+        let mut search = Search::new(&Options::default()).unwrap();
         let err = search.offer(&Bad).unwrap_err();
         assert_eq!(err.slot, 0);
+    }
+
+    /// A plan of named hunts over field `t`, from (name, by, condition).
+    fn plan(hunts: &[(&str, &[&str], &str)]) -> Plan {
+        let hunts = hunts
+            .iter()
+            .map(|(name, by, condition)| catalog::Hunt {
+                name: name.to_string(),
+                id: name.to_string(),
+                by: by.iter().map(|b| b.to_string()).collect(),
+                condition: crate::condition::Condition::parse(condition, "t")
+                    .unwrap(),
+            })
+            .collect();
+        Plan { hunts, named: true }
+    }
+
+    fn rows(results: &Results) -> Vec<String> {
+        let cells = results.cells(std::borrow::Cow::Borrowed);
+        cells
+            .into_iter()
+            .map(|row| {
+                let row: Vec<String> = row
+                    .iter()
+                    .map(|c| String::from_utf8_lossy(c).into_owned())
+                    .collect();
+                row.join("|")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fillnull_is_decided_per_hunt() {
+        // Hunt A matches only events without Path: fillnull cannot create
+        // Path for it, so it has no rows. Hunt B also matches an event with
+        // Path, so its Path-less event gets Path=0.
+        let plan = plan(&[
+            ("A", &["h", "Path"], "t=*alpha*"),
+            ("B", &["h", "Path"], "t=*beta*"),
+        ]);
+        let mut search = Search::with_plan("t", &plan, "0").unwrap();
+        let layout = search.layout().clone();
+        assert_eq!(layout.names, vec!["t", "h", "Path", "_time"]);
+        let e1 = event(
+            &layout,
+            &[("t", &["alpha beta"]), ("h", &["x"]), ("_time", &["5"])],
+        );
+        let e2 = event(
+            &layout,
+            &[
+                ("t", &["BETA"]),
+                ("h", &["x"]),
+                ("Path", &["C:\\p.ps1"]),
+                ("_time", &["7"]),
+            ],
+        );
+        let e3 = event(
+            &layout,
+            &[("t", &["gamma"]), ("h", &["y"]), ("Path", &["q"])],
+        );
+        assert_eq!(search.offer(&e1), Ok(true));
+        assert_eq!(search.offer(&e2), Ok(true));
+        assert_eq!(search.offer(&e3), Ok(false));
+        let (results, counters) = search.finish();
+        assert_eq!(
+            counters,
+            Counters {
+                events: 3,
+                matched: 2
+            }
+        );
+        assert_eq!(results.hunts[0].matched, 1);
+        assert_eq!(results.hunts[0].outcome.absent, vec!["Path"]);
+        assert_eq!(results.hunts[1].matched, 2);
+        assert_eq!(rows(&results), vec!["B|x|0|1|5|5", "B|x|C:\\p.ps1|1|7|7"]);
+        assert_eq!(
+            results.warnings(),
+            vec![
+                "hunt 'A': 1 events matched, but no matching event has the BY \
+                 field Path; fillnull does not create it, so stats returned \
+                 no rows (leave it out with by=...)"
+            ]
+        );
+    }
+
+    #[test]
+    fn hunts_with_different_by_lists_share_the_union() {
+        let plan = plan(&[
+            ("A", &["h", "EventID", "t"], "t=*a*"),
+            ("B", &["h", "t"], "t=*a* NOT t=*b*"),
+        ]);
+        let mut search = Search::with_plan("t", &plan, "0").unwrap();
+        let layout = search.layout().clone();
+        assert_eq!(layout.names, vec!["t", "h", "EventID", "_time"]);
+        for (text, id) in [("a", "4104"), ("ab", "4104"), ("c", "1")] {
+            let e = event(
+                &layout,
+                &[("t", &[text]), ("h", &["x"]), ("EventID", &[id])],
+            );
+            search.offer(&e).unwrap();
+        }
+        let (results, _) = search.finish();
+        assert_eq!(
+            results.columns(),
+            vec![
+                "hunt",
+                "h",
+                "EventID",
+                "t",
+                "count",
+                "firstTime",
+                "lastTime"
+            ]
+        );
+        assert_eq!(
+            rows(&results),
+            vec!["A|x|4104|a|1||", "A|x|4104|ab|1||", "B|x||a|1||"]
+        );
+    }
+
+    #[test]
+    fn a_not_hunt_matches_events_without_the_field() {
+        let plan = plan(&[("N", &["h"], "NOT t=*x*")]);
+        let mut search = Search::with_plan("t", &plan, "0").unwrap();
+        let layout = search.layout().clone();
+        let e = event(&layout, &[("h", &["z"])]);
+        assert_eq!(search.offer(&e), Ok(true));
+        let (results, _) = search.finish();
+        assert_eq!(rows(&results), vec!["N|z|1||"]);
     }
 }

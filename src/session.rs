@@ -4,7 +4,9 @@
 //! sends execute chunks until one says `finished:true`, reading exactly one
 //! reply to each (protocol notes §0). This command is a reporting command:
 //! it answers every intermediate execute chunk with an empty
-//! `{"finished":false}` and the last one with the result rows.
+//! `{"finished":false}` and the last one with the result rows. With
+//! `distributed=true` it reads partial rows instead of events (`reduce`),
+//! and `phase=map` is the streaming map phase (`map`).
 //!
 //! Ends:
 //!
@@ -22,19 +24,31 @@ use log::{debug, info, warn};
 
 use crate::chunk::{write_chunk, ChunkReader};
 use crate::error::{Error, ErrorKind, Result};
+use crate::map::{self, Flush};
 use crate::metadata::{parse_request, Reply, Request};
-use crate::options::Options;
-use crate::output;
+use crate::options::{Options, Phase};
+use crate::reassembly::{self, Joiner};
 use crate::records::{Carry, Records};
-use crate::search::{columns, Search};
+use crate::reduce::{self, Reduce};
+use crate::results::Results;
+use crate::search::{BadField, Counters, Search};
 
 /// Serves one Splunk conversation from `input` to `output`. Returns `Ok`
 /// on a normal end. On an error the error reply has already been written
 /// (when the output still worked) and the error is returned for the exit
 /// status and the log.
-pub fn serve<R: BufRead, W: Write>(input: R, mut output: W) -> Result<()> {
+pub fn serve<R: BufRead, W: Write>(input: R, output: W) -> Result<()> {
+    serve_with(input, output, Flush::default())
+}
+
+/// `serve`, with the map phase sending its partial rows as `flush` says.
+pub fn serve_with<R: BufRead, W: Write>(
+    input: R,
+    mut output: W,
+    flush: Flush,
+) -> Result<()> {
     let mut reader = ChunkReader::new(input);
-    match converse(&mut reader, &mut output) {
+    match converse(&mut reader, &mut output, flush) {
         Ok(()) => Ok(()),
         Err(e) if e.is_broken_pipe() => Err(e),
         Err(e) => {
@@ -53,12 +67,17 @@ pub fn serve<R: BufRead, W: Write>(input: R, mut output: W) -> Result<()> {
 fn converse<R: BufRead, W: Write>(
     reader: &mut ChunkReader<R>,
     output: &mut W,
+    flush: Flush,
 ) -> Result<()> {
-    let Some(options) = getinfo(reader, output)? else {
+    let Some((options, mut search, mut joiner)) = getinfo(reader, output)?
+    else {
         return Ok(());
     };
-    let mut search = Search::new(&options);
+    if options.phase == Phase::Map {
+        return map::converse(reader, output, &options, flush);
+    }
     let names = search.layout().names.clone();
+    let mut reduce = splits(&options).then(|| Reduce::new(&options));
     let mut window = vec![0; WINDOW_BYTES];
 
     loop {
@@ -85,29 +104,75 @@ fn converse<R: BufRead, W: Write>(
                 }));
             }
         };
-        let before = search.counters();
-        feed(&mut search, reader, &mut window, number, &names)?;
-        let after = search.counters();
-        debug!(
-            "chunk {number}: {} events, {} matched, {} groups held",
-            after.events - before.events,
-            after.matched - before.matched,
-            search.groups()
-        );
+        if let Some(reduce) = &mut reduce {
+            reduce.feed(number, reader.read_rest()?)?;
+            debug!(
+                "chunk {number}: {} partial rows so far, {} groups held",
+                reduce.rows(),
+                reduce.groups()
+            );
+        } else {
+            let before = search.counters();
+            let joiner = joiner.as_mut();
+            feed_window(
+                &mut search,
+                joiner,
+                reader,
+                &mut window,
+                number,
+                &names,
+            )?;
+            let after = search.counters();
+            debug!(
+                "chunk {number}: {} events, {} matched, {} groups held",
+                after.events - before.events,
+                after.matched - before.matched,
+                search.groups()
+            );
+        }
         if !finished {
             write_chunk(output, &Reply::execute(false).to_json(), b"")?;
             continue;
         }
-        return finish(search, &options, output);
+        let mut warnings = Vec::new();
+        if let Some(joiner) = &mut joiner {
+            let counts = joiner
+                .finish(&mut search)
+                .map_err(|bad| bad_field(number, 0, &names, &bad))?;
+            let (line, more) = reassembly::report(&counts);
+            info!("{line}");
+            warnings = more;
+        }
+        let full_checks = search.full_checks();
+        let (results, counters) = match reduce {
+            Some(reduce) => {
+                let (outcome, counters) = reduce.finish();
+                let by = options.by.clone();
+                (Results::single(by, counters.matched, outcome), counters)
+            }
+            None => search.finish(),
+        };
+        return finish(results, counters, full_checks, warnings, output);
     }
 }
 
-/// Reads and answers the getinfo request. Returns the options, or `None`
-/// when the stream ended before any chunk.
+/// True when the search runs split in a map and a reduce phase:
+/// `distributed=true`, unless `reassemble=true` keeps it whole (the pieces
+/// of one block can reach different indexers, since forwarders balance
+/// their output over indexers, so only the search head sees every piece).
+fn splits(options: &Options) -> bool {
+    options.distributed && !options.reassemble
+}
+
+/// The search, and the joiner in front of it when `reassemble=true`.
+type Prepared = (Options, Search, Option<Joiner>);
+
+/// Reads and answers the getinfo request. Returns the options and the
+/// search they describe, or `None` when the stream ended before any chunk.
 fn getinfo<R: BufRead, W: Write>(
     reader: &mut ChunkReader<R>,
     output: &mut W,
-) -> Result<Option<Options>> {
+) -> Result<Option<Prepared>> {
     let Some(chunk) = reader.read_chunk()? else {
         info!("stdin closed before any request; nothing to do");
         return Ok(None);
@@ -134,14 +199,30 @@ fn getinfo<R: BufRead, W: Write>(
     let options = Options::parse(&info.args)?;
     debug!("options: {:?}", options.to_args());
 
-    let layout = Search::new(&options).layout().clone();
-    let reply = Reply {
-        command_type: Some("reporting"),
-        required_fields: layout.names,
-        ..Reply::default()
+    let mut search = Search::new(&options)?;
+    let joiner = options
+        .reassemble
+        .then(|| Joiner::new(&mut search, options.reassembly_limit));
+    let mut reply = match (options.phase, splits(&options)) {
+        (Phase::Map, _) => map::getinfo_reply(),
+        (Phase::Reduce, true) => {
+            reduce::getinfo_reply(&options, info.command.as_deref())
+        }
+        (Phase::Reduce, false) => Reply {
+            command_type: Some("reporting"),
+            required_fields: search.layout().names.clone(),
+            ..Reply::default()
+        },
     };
+    if options.distributed && options.reassemble {
+        let text = "distributed=true is not used with reassemble=true: the \
+                    pieces of one script block can reach different \
+                    indexers, so they are joined on the search head";
+        info!("{text}");
+        reply.messages.push(("WARN", text.to_string()));
+    }
     write_chunk(output, &reply.to_json(), b"")?;
-    Ok(Some(options))
+    Ok(Some((options, search, joiner)))
 }
 
 /// Size of the window a chunk body is read through: 1 MiB, small enough
@@ -151,10 +232,12 @@ fn getinfo<R: BufRead, W: Write>(
 const WINDOW_BYTES: usize = 1 << 20;
 
 /// Reads the current chunk's body through `window` and offers every record
-/// to the search. Only the window is held, never the whole body: a record
-/// cut by the window's end moves to its front before the next read.
-fn feed<R: BufRead>(
+/// to the search (through `joiner` when script blocks are joined). Only the
+/// window is held, never the whole body: a record cut by the window's end
+/// moves to its front before the next read.
+fn feed_window<R: BufRead>(
     search: &mut Search,
+    mut joiner: Option<&mut Joiner>,
     reader: &mut ChunkReader<R>,
     window: &mut Vec<u8>,
     chunk: u64,
@@ -173,16 +256,12 @@ fn feed<R: BufRead>(
         let mut records =
             Records::window(chunk, body, names, carry, complete)?;
         while records.advance()? {
-            if let Err(bad) = search.offer(&records) {
-                return Err(Error::new(ErrorKind::Csv {
-                    chunk,
-                    record: records.count(),
-                    reason: format!(
-                        "field {}: the __mv_ cell is not in \
-                         $value$;$value$ form (byte {})",
-                        names[bad.slot], bad.error.offset
-                    ),
-                }));
+            let offered = match joiner.as_deref_mut() {
+                Some(joiner) => joiner.offer(search, &records),
+                None => search.offer(&records).map(|_| ()),
+            };
+            if let Err(bad) = offered {
+                return Err(bad_field(chunk, records.count(), names, &bad));
             }
         }
         let consumed = records.consumed();
@@ -199,34 +278,67 @@ fn feed<R: BufRead>(
     }
 }
 
+/// Offers every record of one chunk body to the search.
+pub(crate) fn feed(
+    search: &mut Search,
+    mut joiner: Option<&mut Joiner>,
+    chunk: u64,
+    body: &[u8],
+    names: &[String],
+) -> Result<()> {
+    let mut records = Records::new(chunk, body, names)?;
+    while records.advance()? {
+        let offered = match joiner.as_deref_mut() {
+            Some(joiner) => joiner.offer(search, &records),
+            None => search.offer(&records).map(|_| ()),
+        };
+        if let Err(bad) = offered {
+            return Err(bad_field(chunk, records.count(), names, &bad));
+        }
+    }
+    Ok(())
+}
+
+/// The error for a `__mv_` cell that could not be decoded.
+fn bad_field(
+    chunk: u64,
+    record: u64,
+    names: &[String],
+    bad: &BadField,
+) -> Error {
+    Error::new(ErrorKind::Csv {
+        chunk,
+        record,
+        reason: format!(
+            "field {}: the __mv_ cell is not in $value$;$value$ form (byte \
+             {})",
+            names[bad.slot], bad.error.offset
+        ),
+    })
+}
+
 /// Answers the last execute chunk with the result rows.
 fn finish<W: Write>(
-    search: Search,
-    options: &Options,
+    results: Results,
+    counters: Counters,
+    full_checks: u64,
+    warnings: Vec<String>,
     output: &mut W,
 ) -> Result<()> {
-    let (outcome, counters) = search.finish();
     info!(
-        "{} events, {} matched, {} rows",
+        "{} events, {} matched, {} rows, {} hunts, {full_checks} full \
+         wildcard checks",
         counters.events,
         counters.matched,
-        outcome.rows.len()
+        results.rows(),
+        results.hunts.len()
     );
     let mut reply = Reply::execute(true);
-    if !outcome.absent.is_empty() && counters.matched > 0 {
-        let text = absent_message(&outcome.absent, counters.matched);
+    for text in warnings.into_iter().chain(results.warnings()) {
         info!("{text}");
         reply.messages.push(("WARN", text));
     }
-    // The header goes out even with no rows: Splunk accepts header-only
-    // bodies (protocol notes §4.5) and the columns tell what was asked.
-    let mut body = Vec::new();
-    output::write_csv(
-        &columns(&options.by),
-        outcome.rows.iter().map(output::cells),
-        &mut body,
-    );
-    write_chunk(output, &reply.to_json(), &body)?;
+    write_chunk(output, &reply.to_json(), &results.csv())?;
     Ok(())
 }
 
@@ -321,14 +433,21 @@ mod tests {
     /// the rows, the counters, or the error text.
     fn windowed(body: &str, size: usize, args: &[&str]) -> String {
         let options = Options::parse(args).unwrap();
-        let mut search = Search::new(&options);
+        let mut search = Search::new(&options).unwrap();
         let names = search.layout().names.clone();
         let stream = chunk(EXECUTE, body);
         let mut reader = ChunkReader::new(&stream[..]);
         reader.read_head().unwrap().unwrap();
         let mut window = vec![0; size];
-        if let Err(e) = feed(&mut search, &mut reader, &mut window, 1, &names)
-        {
+        let fed = feed_window(
+            &mut search,
+            None,
+            &mut reader,
+            &mut window,
+            1,
+            &names,
+        );
+        if let Err(e) = fed {
             return e.to_string();
         }
         let (outcome, counters) = search.finish();
@@ -440,5 +559,74 @@ mod tests {
         let err = serve(&stream[..], &mut out).unwrap_err();
         assert!(!String::from_utf8_lossy(&out).contains("KEY-123"));
         assert!(!err.to_string().contains("KEY-123"));
+    }
+
+    #[test]
+    fn hunts_all_requires_the_union_of_their_fields() {
+        let (result, replies) = replies(&getinfo(&["hunts=all"]));
+        result.unwrap();
+        let mut fields = vec!["ScriptBlockText"];
+        fields.extend(
+            crate::options::DEFAULT_BY
+                .iter()
+                .filter(|f| **f != "ScriptBlockText"),
+        );
+        fields.push("_time");
+        let json: Vec<String> =
+            fields.iter().map(|f| format!("{f:?}")).collect();
+        assert_eq!(
+            replies[0].0,
+            format!(
+                r#"{{"required_fields":[{}],"type":"reporting"}}"#,
+                json.join(",")
+            )
+        );
+    }
+
+    #[test]
+    fn named_hunts_get_a_first_column() {
+        let mut stream = getinfo(&[
+            "hunts=GetNetTcpconnection with PowerShell Script Block,\
+             f1369394-48e1-4327-bf6d-14377f4b8687",
+        ]);
+        let header = "ScriptBlockText,dest,signature,signature_id,user_id,\
+                      vendor_product,EventID,Guid,Opcode,Name,Path,ProcessID,\
+                      ScriptBlockId,_time";
+        let event = |text: &str, id: &str| {
+            format!("{text},h,s,4104,u,v,4104,g,15,n,p,5,{id},9\n")
+        };
+        let body = format!(
+            "{header}\n{}{}{}",
+            event("Get-NetTCPConnection", "a"),
+            event("Remove-Item (Get-PSReadlineOption).HistorySavePath", "b"),
+            event("Get-Process", "c")
+        );
+        stream.extend(chunk(FINISHED, &body));
+        let (result, replies) = replies(&stream);
+        result.unwrap();
+        assert_eq!(
+            replies[1].1,
+            "hunt,dest,signature,signature_id,user_id,vendor_product,\
+             EventID,Guid,Opcode,Name,Path,ProcessID,ScriptBlockId,\
+             ScriptBlockText,count,firstTime,lastTime\n\
+             GetNetTcpconnection with PowerShell Script Block,h,s,4104,u,v,\
+             4104,g,15,n,p,5,a,Get-NetTCPConnection,1,9,9\n\
+             Windows Powershell History File Deletion,h,s,4104,u,v,,g,15,n,\
+             p,5,b,Remove-Item (Get-PSReadlineOption).HistorySavePath,1,9,9\n"
+        );
+    }
+
+    #[test]
+    fn a_bad_condition_is_an_error_reply_that_points_at_the_byte() {
+        let mut stream = getinfo(&[r#"condition=ScriptBlockText="*a"#]);
+        stream.extend(chunk(FINISHED, ""));
+        let (result, replies) = replies(&stream);
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "option condition, byte 16: this quote never closes\n  \
+             ScriptBlockText=\"*a\n                  ^"
+        );
+        assert!(replies[0].0.contains(r#""finished":true"#));
+        assert!(replies[0].0.contains("byte 16: this quote never closes"));
     }
 }

@@ -56,7 +56,7 @@ impl Aggregate {
         if let Some(t) = min {
             let number = order::number(t);
             let key = Key::with_number(number, t);
-            if self.min.as_ref().map_or(true, |m| key < m.key()) {
+            if self.min.as_ref().is_none_or(|m| key < m.key()) {
                 self.min = Some(Extreme {
                     number,
                     text: t.into(),
@@ -66,7 +66,7 @@ impl Aggregate {
         if let Some(t) = max {
             let number = order::number(t);
             let key = Key::with_number(number, t);
-            if self.max.as_ref().map_or(true, |m| key > m.key()) {
+            if self.max.as_ref().is_none_or(|m| key > m.key()) {
                 self.max = Some(Extreme {
                     number,
                     text: t.into(),
@@ -79,12 +79,12 @@ impl Aggregate {
     fn absorb(&mut self, other: Aggregate) {
         self.count += other.count;
         if let Some(t) = other.min {
-            if self.min.as_ref().map_or(true, |m| t.key() < m.key()) {
+            if self.min.as_ref().is_none_or(|m| t.key() < m.key()) {
                 self.min = Some(t);
             }
         }
         if let Some(t) = other.max {
-            if self.max.as_ref().map_or(true, |m| t.key() > m.key()) {
+            if self.max.as_ref().is_none_or(|m| t.key() > m.key()) {
                 self.max = Some(t);
             }
         }
@@ -165,6 +165,13 @@ impl Stats {
     /// True when no group is held.
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
+    }
+
+    /// Takes the groups held so far, leaving an empty table over the same
+    /// BY fields (the map phase sends them and starts over).
+    pub fn take(&mut self) -> Stats {
+        let fresh = Stats::new(&self.by);
+        std::mem::replace(self, fresh)
     }
 
     /// Adds one event. `values[i]` lists the ranges in `arena` of BY field

@@ -156,14 +156,10 @@ impl Event for Slots<'_> {
 
 /// The compiled extraction regexes.
 struct Extractors {
-    /// The `<System>` block.
-    system: Regex,
     /// `<tag>text</tag>` inside it.
     element: Regex,
     /// `name='value'` or `name="value"` inside it.
     attribute: Regex,
-    /// The `<EventData>` block.
-    event_data: Regex,
     /// `<Data Name='N'>text` inside it.
     data: Regex,
     /// `<EventID ...>digits</EventID>` anywhere, when the element form has
@@ -177,10 +173,8 @@ fn extractors() -> &'static Extractors {
     EXTRACTORS.get_or_init(|| {
         let re = |s: &str| Regex::new(s).expect("extraction regex compiles");
         Extractors {
-            system: re(r"(?s)<System(?:\s[^>]*)?>(.*?)</System>"),
             element: re(r"<(\w+)>([^<]*)</(\w+)>"),
             attribute: re(r#"\s([^\s=]+)\s*=\s*('[^<']*'|"[^<"]*")"#),
-            event_data: re(r"(?s)<EventData(?:\s[^>]*)?>(.*?)</EventData>"),
             data: re(r"<\w+ Name='([^']+)'\s*/?>([^<]*)"),
             event_id: re(r"<EventID(?:\s[^>]*)?>(\d+)</EventID>"),
         }
@@ -193,8 +187,7 @@ pub fn extract(raw: &[u8]) -> WinEvent {
     let mut event = WinEvent::default();
     let name = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
 
-    for system in x.system.captures_iter(raw) {
-        let block = &system[1];
+    for block in blocks(raw, b"System") {
         for m in x.element.captures_iter(block) {
             if m[1] == m[3] {
                 event.add(&name(&m[1]), &m[2]);
@@ -210,8 +203,8 @@ pub fn extract(raw: &[u8]) -> WinEvent {
             event.add("EventID", &m[1]);
         }
     }
-    for data in x.event_data.captures_iter(raw) {
-        for m in x.data.captures_iter(&data[1]) {
+    for block in blocks(raw, b"EventData") {
+        for m in x.data.captures_iter(block) {
             event.add(&name(&m[1]), &m[2]);
         }
     }
@@ -221,6 +214,40 @@ pub fn extract(raw: &[u8]) -> WinEvent {
     }
     event.derive();
     event
+}
+
+/// The contents of every `<NAME>` or `<NAME attributes>` block of `raw`,
+/// each up to the first `</NAME>` after it: what the add-on's block regexes
+/// (`(?s)<System(?:\s[^>]*)?>(.*?)</System>` and the same for `EventData`)
+/// capture, found with plain substring search because a regex engine's
+/// capture groups are slow over a long script block.
+fn blocks<'a>(raw: &'a [u8], name: &[u8]) -> Vec<&'a [u8]> {
+    let open = [b"<", name].concat();
+    let close = [b"</", name, b">"].concat();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(at) = memchr::memmem::find(&raw[pos..], &open) {
+        let after = pos + at + open.len();
+        let start = match raw.get(after) {
+            Some(b'>') => after + 1,
+            Some(b) if b.is_ascii_whitespace() => {
+                match memchr::memchr(b'>', &raw[after..]) {
+                    Some(gt) => after + gt + 1,
+                    None => return out,
+                }
+            }
+            _ => {
+                pos = after;
+                continue;
+            }
+        };
+        let Some(end) = memchr::memmem::find(&raw[start..], &close) else {
+            return out;
+        };
+        out.push(&raw[start..start + end]);
+        pos = start + end + close.len();
+    }
+    out
 }
 
 /// Splits a text into the `<Event ...>...</Event>` pieces it holds: one a
@@ -358,6 +385,15 @@ mod tests {
             first(&pretty, "ScriptBlockId"),
             "0be6ea7f-ff36-4527-af0d-5125b95be731"
         );
+    }
+
+    #[test]
+    fn blocks_are_what_the_block_regexes_capture() {
+        let raw = b"<SystemX>no</SystemX><System a='1'>one</System>\
+                    <System>two</System><System>open";
+        let got = blocks(raw, b"System");
+        assert_eq!(got, vec![&b"one"[..], b"two"]);
+        assert!(blocks(b"<EventData/>", b"EventData").is_empty());
     }
 
     #[test]

@@ -93,7 +93,7 @@ fn the_per_event_loop_allocates_nothing_for_non_matching_events() {
     let mut reader = scriptblockhunt::chunk::ChunkReader::new(&bytes[..]);
     reader.read_chunk().unwrap().unwrap();
     let chunk = reader.read_chunk().unwrap().unwrap();
-    let mut search = Search::new(&Options::default());
+    let mut search = Search::new(&Options::default()).unwrap();
     let names = search.layout().names.clone();
     let mut records = Records::new(2, chunk.body, &names).unwrap();
     // Warm up: the span buffer grows on the first record.
@@ -129,7 +129,7 @@ fn matching_events_of_known_groups_allocate_nothing() {
     let mut reader = scriptblockhunt::chunk::ChunkReader::new(&bytes[..]);
     reader.read_chunk().unwrap().unwrap();
     let chunk = reader.read_chunk().unwrap().unwrap();
-    let mut search = Search::new(&Options::default());
+    let mut search = Search::new(&Options::default()).unwrap();
     let names = search.layout().names.clone();
     let mut records = Records::new(2, chunk.body, &names).unwrap();
     for _ in 0..500 {

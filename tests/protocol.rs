@@ -135,7 +135,8 @@ fn unknown_option_error_is_shown_and_exits_one() {
     let run = run(&stream);
     assert_eq!(run.code, 1);
     let text = "unknown option 'patern=*x*'; valid options are pattern, \
-                field, by, value (each as name=value)";
+                condition, hunts, hunts_file, field, by, value, distributed, \
+                reassemble, reassembly_limit (each as name=value)";
     assert_eq!(run.replies.len(), 1);
     assert_eq!(
         run.replies[0].0,

@@ -1,0 +1,305 @@
+//! The result table of one search: each hunt's rows under one header.
+//!
+//! One hunt gives the table ESCU's search gives: its BY fields, `count`,
+//! `firstTime`, `lastTime`. Several hunts (`hunts=`) give one table with a
+//! first column `hunt` holding the detection's name, then the union of the
+//! hunts' BY fields, in the order they first appear going through the
+//! hunts by name, then `count`, `firstTime`, `lastTime`. A hunt's rows
+//! leave empty the cells of fields that are not in its BY list.
+//!
+//! That is the table Splunk itself makes when it puts result sets with
+//! different fields together (`append`, `multisearch`): one column per
+//! field of any set, and a field that a row does not have is empty (null)
+//! in that row. Per-hunt headers are not an option: a CSV body, like a
+//! Splunk results table, has one header. The 100 ESCU hunts with the
+//! 13-field list come first in that order, and the one with 12 fields
+//! (no `EventID`) has them in the same relative order, so every hunt's
+//! cells read in its own BY order.
+//!
+//! Rows are ordered by hunt name (the order `sort hunt` and `stats ... BY
+//! hunt` use, see `order`), then as `stats` orders them.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use crate::catalog::HUNT_COLUMN;
+use crate::output;
+use crate::stats::{Outcome, Row};
+
+/// Most absent-field warnings sent for one search; the rest are counted.
+pub const MAX_WARNINGS: usize = 10;
+
+/// What one hunt found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HuntOutcome {
+    /// The hunt's name; empty for the unnamed hunt.
+    pub name: String,
+    /// Its BY fields.
+    pub by: Vec<String>,
+    /// Events its condition matched.
+    pub matched: u64,
+    /// Its rows, and what stats dropped.
+    pub outcome: Outcome,
+}
+
+/// The outcome of every hunt of a search, in output order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Results {
+    /// True when the table has the `hunt` column.
+    pub named: bool,
+    /// The hunts, sorted by name when named.
+    pub hunts: Vec<HuntOutcome>,
+}
+
+/// The union of BY lists: each field once, in order of first appearance.
+pub fn union_by<'a, I>(lists: I) -> Vec<String>
+where
+    I: IntoIterator<Item = &'a [String]>,
+{
+    let mut union: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    for list in lists {
+        for field in list {
+            if seen.insert(field) {
+                union.push(field.clone());
+            }
+        }
+    }
+    union
+}
+
+impl Results {
+    /// The results of one unnamed search over `by`.
+    pub fn single(by: Vec<String>, matched: u64, outcome: Outcome) -> Results {
+        Results {
+            named: false,
+            hunts: vec![HuntOutcome {
+                name: String::new(),
+                by,
+                matched,
+                outcome,
+            }],
+        }
+    }
+
+    /// The BY columns of the table.
+    fn by_columns(&self) -> Vec<String> {
+        union_by(self.hunts.iter().map(|h| h.by.as_slice()))
+    }
+
+    /// The column names.
+    pub fn columns(&self) -> Vec<String> {
+        let mut columns = Vec::new();
+        if self.named {
+            columns.push(HUNT_COLUMN.to_string());
+        }
+        columns.extend(self.by_columns());
+        columns.extend(["count", "firstTime", "lastTime"].map(String::from));
+        columns
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.hunts.iter().map(|h| h.outcome.rows.len()).sum()
+    }
+
+    /// The cells of every row, in order; `time` renders `firstTime` and
+    /// `lastTime`.
+    pub fn cells<'a, T>(&'a self, time: T) -> Vec<Vec<Cow<'a, [u8]>>>
+    where
+        T: Fn(&'a [u8]) -> Cow<'a, [u8]>,
+    {
+        let columns = self.by_columns();
+        let mut rows = Vec::with_capacity(self.rows());
+        for hunt in &self.hunts {
+            let places: Vec<Option<usize>> = columns
+                .iter()
+                .map(|c| hunt.by.iter().position(|b| b == c))
+                .collect();
+            let name = self.named.then_some(&hunt.name);
+            for row in &hunt.outcome.rows {
+                rows.push(row_cells(name, &places, row, &time));
+            }
+        }
+        rows
+    }
+
+    /// The CSV body for Splunk: the header and every row, times as they
+    /// are; empty when there is no row.
+    pub fn csv(&self) -> Vec<u8> {
+        // The header goes out even with no rows: Splunk accepts header-only
+        // bodies (protocol notes §4.5) and the columns tell what was asked.
+        let mut body = Vec::new();
+        output::write_csv(
+            &self.columns(),
+            self.cells(Cow::Borrowed),
+            &mut body,
+        );
+        body
+    }
+
+    /// Sentences explaining hunts that matched events but returned no
+    /// rows because a BY field is absent from all their matching events.
+    pub fn warnings(&self) -> Vec<String> {
+        let silent: Vec<&HuntOutcome> = self
+            .hunts
+            .iter()
+            .filter(|h| h.matched > 0 && !h.outcome.absent.is_empty())
+            .collect();
+        let mut out: Vec<String> = silent
+            .iter()
+            .take(MAX_WARNINGS)
+            .map(|h| {
+                let text = crate::session::absent_message(
+                    &h.outcome.absent,
+                    h.matched,
+                );
+                if self.named {
+                    format!("hunt '{}': {text}", h.name)
+                } else {
+                    text
+                }
+            })
+            .collect();
+        if silent.len() > MAX_WARNINGS {
+            out.push(format!(
+                "{} more hunts returned no rows for the same reason",
+                silent.len() - MAX_WARNINGS
+            ));
+        }
+        out
+    }
+}
+
+/// The cells of one row: the hunt's name if named, its values placed in
+/// the table's BY columns, then count, firstTime, lastTime.
+fn row_cells<'a, T>(
+    name: Option<&'a String>,
+    places: &[Option<usize>],
+    row: &'a Row,
+    time: &T,
+) -> Vec<Cow<'a, [u8]>>
+where
+    T: Fn(&'a [u8]) -> Cow<'a, [u8]>,
+{
+    let mut cells = Vec::with_capacity(places.len() + 4);
+    if let Some(name) = name {
+        cells.push(Cow::Borrowed(name.as_bytes()));
+    }
+    for place in places {
+        cells.push(match place {
+            Some(i) => Cow::Borrowed(&row.values[*i][..]),
+            None => Cow::Borrowed(&b""[..]),
+        });
+    }
+    cells.push(Cow::Owned(row.count.to_string().into_bytes()));
+    cells.push(time(&row.first));
+    cells.push(time(&row.last));
+    cells
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(values: &[&str], count: u64) -> Row {
+        Row {
+            values: values.iter().map(|v| v.as_bytes().into()).collect(),
+            count,
+            first: b"1".as_slice().into(),
+            last: b"2".as_slice().into(),
+        }
+    }
+
+    fn hunt(name: &str, by: &[&str], rows: Vec<Row>) -> HuntOutcome {
+        HuntOutcome {
+            name: name.to_string(),
+            by: by.iter().map(|s| s.to_string()).collect(),
+            matched: rows.len() as u64,
+            outcome: Outcome {
+                rows,
+                ..Outcome::default()
+            },
+        }
+    }
+
+    #[test]
+    fn union_of_columns_with_empty_cells() {
+        let results = Results {
+            named: true,
+            hunts: vec![
+                hunt(
+                    "A",
+                    &["dest", "EventID", "t"],
+                    vec![row(&["h", "4104", "x"], 2)],
+                ),
+                hunt(
+                    "B, quoted",
+                    &["dest", "t", "Path"],
+                    vec![row(&["h", "y", "p"], 1)],
+                ),
+            ],
+        };
+        assert_eq!(
+            results.columns(),
+            vec![
+                "hunt",
+                "dest",
+                "EventID",
+                "t",
+                "Path",
+                "count",
+                "firstTime",
+                "lastTime"
+            ]
+        );
+        assert_eq!(
+            String::from_utf8(results.csv()).unwrap(),
+            "hunt,dest,EventID,t,Path,count,firstTime,lastTime\n\
+             A,h,4104,x,,2,1,2\n\
+             \"B, quoted\",h,,y,p,1,1,2\n"
+        );
+    }
+
+    #[test]
+    fn one_unnamed_hunt_is_the_plain_table() {
+        let results = Results {
+            named: false,
+            hunts: vec![hunt("", &["a"], vec![row(&["v"], 3)])],
+        };
+        assert_eq!(
+            String::from_utf8(results.csv()).unwrap(),
+            "a,count,firstTime,lastTime\nv,3,1,2\n"
+        );
+        let empty = Results {
+            named: false,
+            hunts: vec![hunt("", &["a"], vec![])],
+        };
+        assert_eq!(
+            String::from_utf8(empty.csv()).unwrap(),
+            "a,count,firstTime,lastTime\n"
+        );
+    }
+
+    #[test]
+    fn warnings_per_hunt_capped() {
+        let mut hunts = Vec::new();
+        for i in 0..12 {
+            let mut h = hunt(&format!("h{i:02}"), &["Path"], vec![]);
+            h.matched = 2;
+            h.outcome.absent = vec!["Path".to_string()];
+            hunts.push(h);
+        }
+        let results = Results { named: true, hunts };
+        let warnings = results.warnings();
+        assert_eq!(warnings.len(), 11);
+        assert!(warnings[0].starts_with(
+            "hunt 'h00': 2 events matched, but no matching event has the \
+             BY field Path"
+        ));
+        assert_eq!(
+            warnings[10],
+            "2 more hunts returned no rows for the same reason"
+        );
+    }
+}
