@@ -39,6 +39,17 @@ pub struct Chunk<'a> {
     pub body: &'a [u8],
 }
 
+/// A chunk's header and metadata, its body still in the stream.
+#[derive(Debug)]
+pub struct ChunkHead<'a> {
+    /// 1-based position of the chunk in the stream.
+    pub number: u64,
+    /// The metadata bytes (a JSON object when well formed).
+    pub metadata: &'a [u8],
+    /// The body's length in bytes.
+    pub body: u64,
+}
+
 /// Reads chunks from a byte stream, one at a time, reusing its buffers.
 pub struct ChunkReader<R> {
     /// The underlying buffered stream.
@@ -51,10 +62,16 @@ pub struct ChunkReader<R> {
     max_chunk_bytes: u64,
     /// Reused buffer for the header line.
     header: Vec<u8>,
-    /// Reused buffer for the metadata.
+    /// Reused buffer for the metadata; only its first bytes belong to
+    /// the current chunk.
     metadata: Vec<u8>,
-    /// Reused buffer for the body.
+    /// Reused buffer for the body; only its first bytes belong to the
+    /// current chunk.
     body: Vec<u8>,
+    /// Length of the current chunk's body.
+    body_len: u64,
+    /// Bytes of the current chunk's body still in the stream.
+    body_left: u64,
 }
 
 impl<R: BufRead> ChunkReader<R> {
@@ -68,6 +85,8 @@ impl<R: BufRead> ChunkReader<R> {
             header: Vec::with_capacity(MAX_HEADER_BYTES),
             metadata: Vec::new(),
             body: Vec::new(),
+            body_len: 0,
+            body_left: 0,
         }
     }
 
@@ -89,6 +108,23 @@ impl<R: BufRead> ChunkReader<R> {
     /// Reads the next chunk. Returns `None` when the stream ends cleanly
     /// between chunks, and an error when it ends inside one.
     pub fn read_chunk(&mut self) -> Result<Option<Chunk<'_>>> {
+        let Some(head) = self.read_head()? else {
+            return Ok(None);
+        };
+        let (number, m, b) = (head.number, head.metadata.len(), head.body);
+        self.read_rest()?;
+        Ok(Some(Chunk {
+            number,
+            metadata: &self.metadata[..m],
+            body: &self.body[..b as usize],
+        }))
+    }
+
+    /// Reads the next chunk's header and metadata, leaving its body in the
+    /// stream for `read_body`. Returns `None` when the stream ends cleanly
+    /// between chunks. The previous chunk's body must have been read.
+    pub fn read_head(&mut self) -> Result<Option<ChunkHead<'_>>> {
+        debug_assert_eq!(self.body_left, 0, "previous body not read");
         let number = self.count + 1;
         let start = self.offset;
         if !self.read_header_line(number)? {
@@ -111,14 +147,60 @@ impl<R: BufRead> ChunkReader<R> {
         }
 
         read_part(&mut self.input, &mut self.metadata, m, number, "metadata")?;
-        read_part(&mut self.input, &mut self.body, b, number, "body")?;
         self.offset += self.header.len() as u64 + declared;
         self.count = number;
-        Ok(Some(Chunk {
+        self.body_len = b;
+        self.body_left = b;
+        Ok(Some(ChunkHead {
             number,
-            metadata: &self.metadata,
-            body: &self.body,
+            metadata: &self.metadata[..m as usize],
+            body: b,
         }))
+    }
+
+    /// Reads what is left of the current chunk's body into the reader's
+    /// own buffer (which only grows) and returns it.
+    pub fn read_rest(&mut self) -> Result<&[u8]> {
+        let left = self.body_left as usize;
+        let mut body = std::mem::take(&mut self.body);
+        if body.len() < left {
+            body.resize(left, 0);
+        }
+        let filled = self.read_body(&mut body[..left]);
+        self.body = body;
+        filled?;
+        Ok(&self.body[..left])
+    }
+
+    /// Bytes of the current chunk's body not read yet.
+    pub fn body_left(&self) -> u64 {
+        self.body_left
+    }
+
+    /// Reads the next `buf.len()` bytes of the current chunk's body (no
+    /// more than `body_left`), looping over short reads; reports a
+    /// truncated chunk if the stream ends first.
+    pub fn read_body(&mut self, buf: &mut [u8]) -> Result<()> {
+        assert!(buf.len() as u64 <= self.body_left, "read past the body");
+        let mut got = 0;
+        while got < buf.len() {
+            match self.input.read(&mut buf[got..]) {
+                Ok(0) => {
+                    let arrived = self.body_len - self.body_left + got as u64;
+                    return Err(Error::new(ErrorKind::Truncated {
+                        chunk: self.count,
+                        part: "body",
+                        expected: self.body_len,
+                        got: arrived,
+                    }));
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.body_left -= got as u64;
+        Ok(())
     }
 
     /// Reads the header line into `self.header`, skipping blank lines before
@@ -180,8 +262,13 @@ fn fill<R: BufRead>(input: &mut R) -> io::Result<&[u8]> {
     input.fill_buf()
 }
 
-/// Reads exactly `len` bytes into `buf` (replacing its content), looping
-/// over short reads; reports a truncated chunk if the stream ends first.
+/// Reads exactly `len` bytes into `buf[..len]`, looping over short reads;
+/// reports a truncated chunk if the stream ends first.
+///
+/// The bytes go straight from the stream into `buf` (a `BufReader` hands
+/// a large read to the operating system without copying through its own
+/// buffer), and `buf` only ever grows: its bytes beyond `len` are stale
+/// content of earlier chunks, so no chunk pays for zeroing or freeing it.
 fn read_part<R: BufRead>(
     input: &mut R,
     buf: &mut Vec<u8>,
@@ -189,22 +276,25 @@ fn read_part<R: BufRead>(
     chunk: u64,
     part: &'static str,
 ) -> Result<()> {
-    buf.clear();
     let len = len as usize;
-    buf.reserve(len);
-    while buf.len() < len {
-        let available = fill(input)?;
-        if available.is_empty() {
-            return Err(Error::new(ErrorKind::Truncated {
-                chunk,
-                part,
-                expected: len as u64,
-                got: buf.len() as u64,
-            }));
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+    let mut got = 0;
+    while got < len {
+        match input.read(&mut buf[got..len]) {
+            Ok(0) => {
+                return Err(Error::new(ErrorKind::Truncated {
+                    chunk,
+                    part,
+                    expected: len as u64,
+                    got: got as u64,
+                }));
+            }
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
         }
-        let take = available.len().min(len - buf.len());
-        buf.extend_from_slice(&available[..take]);
-        input.consume(take);
     }
     Ok(())
 }

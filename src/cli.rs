@@ -48,6 +48,10 @@ USAGE
                                        n mod K, each runs the map phase,
                                        the search head merges; --measure
                                        also runs one process and compares
+  scriptblockhunt gen [--size N | --events N] [OPTIONS] > STREAM
+                                       write a large synthetic stream of
+                                       4104 events for benchmarks (see
+                                       scriptblockhunt gen --help)
 
 OPTIONS (the search command's options, same meaning)
   --pattern WILDCARD   match when any pattern matches (repeatable;
@@ -253,6 +257,7 @@ pub fn main(argv: &[String]) -> i32 {
         "hunt" => run_hunt(rest),
         "record" => run_record(rest),
         "replay" => run_replay(rest),
+        "gen" => crate::generate::run(rest),
         other => Err(Error::usage(format!(
             "unknown command {other}; see scriptblockhunt --help"
         ))),

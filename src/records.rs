@@ -25,7 +25,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::event::{Event, Field};
 
 /// Where the required fields sit in one chunk's columns.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Columns {
     /// Column index of each slot's plain column, if the chunk has it.
     plain: Vec<Option<usize>>,
@@ -60,28 +60,70 @@ pub struct Records<'a> {
     columns: Columns,
     /// Field spans of the current record, reused.
     spans: Vec<Span>,
+    /// True once the header row has been read.
+    have_header: bool,
+    /// Offset of `body` in the chunk's whole body, for errors.
+    base: usize,
+    /// True when `body` runs to the end of the chunk's body; false for a
+    /// window with more to come, whose last record may be cut.
+    complete: bool,
+}
+
+/// What one window of a chunk body hands to the next (see
+/// `Records::window`): the header's layout, the record count, where the
+/// next window starts in the body, and the buffers to reuse.
+#[derive(Debug, Default)]
+pub struct Carry {
+    /// The column layout, once the header row has been read.
+    columns: Option<Columns>,
+    /// Records read so far.
+    record: u64,
+    /// Offset in the body of the next window's first byte.
+    base: usize,
+    /// The span buffer, kept for reuse.
+    spans: Vec<Span>,
 }
 
 impl<'a> Records<'a> {
     /// Reads the header row of `body` and maps `names` (the required
     /// fields, by slot) to its columns. An empty body has no records.
     pub fn new(chunk: u64, body: &'a [u8], names: &[String]) -> Result<Self> {
+        Records::window(chunk, body, names, Carry::default(), true)
+    }
+
+    /// Reads `window`, a piece of a chunk body that starts where the
+    /// previous window's `carry` says (at the start of the body for a
+    /// default `Carry`). When `complete` is false more of the body follows,
+    /// and a record (or header row) cut by the window's end is left for
+    /// the next window: `consumed` tells where it starts.
+    pub fn window(
+        chunk: u64,
+        window: &'a [u8],
+        names: &[String],
+        carry: Carry,
+        complete: bool,
+    ) -> Result<Self> {
+        let have_header = carry.columns.is_some();
         let mut records = Records {
-            body,
+            body: window,
             pos: 0,
             start: 0,
             chunk,
-            record: 0,
-            columns: Columns {
+            record: carry.record,
+            columns: carry.columns.unwrap_or_else(|| Columns {
                 plain: vec![None; names.len()],
                 mv: vec![None; names.len()],
                 width: 0,
-            },
-            spans: Vec::new(),
+            }),
+            spans: carry.spans,
+            have_header,
+            base: carry.base,
+            complete,
         };
-        if !records.next_spans()? {
+        if have_header || !records.next_spans()? {
             return Ok(records);
         }
+        records.have_header = true;
         records.columns.width = records.spans.len();
         let mut header = Vec::new();
         for i in 0..records.spans.len() {
@@ -100,6 +142,23 @@ impl<'a> Records<'a> {
     /// Number of records read so far, the header not counted.
     pub fn count(&self) -> u64 {
         self.record
+    }
+
+    /// Bytes of the window read so far: the start of the record that the
+    /// window's end cut, or the window's length.
+    pub fn consumed(&self) -> usize {
+        self.pos
+    }
+
+    /// What the next window needs, its first byte being the first one not
+    /// `consumed` here.
+    pub fn carry(self) -> Carry {
+        Carry {
+            columns: self.have_header.then_some(self.columns),
+            record: self.record,
+            base: self.base + self.pos,
+            spans: self.spans,
+        }
     }
 
     /// The bytes of the current line as they are in the body, its line
@@ -124,6 +183,9 @@ impl<'a> Records<'a> {
 
     /// Advances to the next record; false when the body is exhausted.
     pub fn advance(&mut self) -> Result<bool> {
+        if !self.have_header {
+            return Ok(false);
+        }
         self.record += 1;
         if !self.next_spans()? {
             self.record -= 1;
@@ -173,7 +235,8 @@ impl<'a> Records<'a> {
     }
 
     /// Splits the next non-empty line into field spans. Returns false at
-    /// the end of the body.
+    /// the end of the body, and at a record cut by the end of a window
+    /// (leaving `pos` at its start).
     fn next_spans(&mut self) -> Result<bool> {
         let body = self.body;
         loop {
@@ -189,10 +252,12 @@ impl<'a> Records<'a> {
         let mut pos = self.pos;
         loop {
             let (span, next) = if body.get(pos) == Some(&b'"') {
-                self.quoted(pos)?
+                match self.quoted(pos)? {
+                    Some(field) => field,
+                    None => return Ok(false),
+                }
             } else {
-                let end = memchr::memchr3(b',', b'\n', b'\r', &body[pos..])
-                    .map_or(body.len(), |n| pos + n);
+                let end = unquoted_end(body, pos);
                 (
                     Span {
                         range: pos..end,
@@ -212,6 +277,7 @@ impl<'a> Records<'a> {
                     self.pos = next + 1;
                     return Ok(true);
                 }
+                None if !self.complete => return Ok(false),
                 None => {
                     self.pos = next;
                     return Ok(true);
@@ -227,22 +293,29 @@ impl<'a> Records<'a> {
     }
 
     /// Reads a quoted field starting at the quote at `start`; returns its
-    /// span and the offset just after the closing quote.
-    fn quoted(&self, start: usize) -> Result<(Span, usize)> {
+    /// span and the offset just after the closing quote, or `None` when
+    /// the end of a window cuts it.
+    fn quoted(&self, start: usize) -> Result<Option<(Span, usize)>> {
         let body = self.body;
         let mut i = start + 1;
         let mut escaped = false;
         loop {
             match memchr::memchr(b'"', &body[i..]) {
+                None if !self.complete => return Ok(None),
                 None => {
                     return Err(self.error(format!(
-                        "field {} opens a quote at byte {start} of the \
-                         body that never closes",
-                        self.spans.len() + 1
+                        "field {} opens a quote at byte {} of the body \
+                         that never closes",
+                        self.spans.len() + 1,
+                        self.base + start
                     )));
                 }
                 Some(n) => {
                     i += n;
+                    if i + 1 == body.len() && !self.complete {
+                        // A doubled quote may go on in the next window.
+                        return Ok(None);
+                    }
                     if body.get(i + 1) == Some(&b'"') {
                         escaped = true;
                         i += 2;
@@ -251,12 +324,28 @@ impl<'a> Records<'a> {
                             range: start + 1..i,
                             escaped,
                         };
-                        return Ok((span, i + 1));
+                        return Ok(Some((span, i + 1)));
                     }
                 }
             }
         }
     }
+}
+
+/// The end of an unquoted field starting at `pos`: the next `,`, `\n` or
+/// `\r`, or the body's end. Most unquoted fields are empty `__mv_` cells or
+/// a few digits, so the first bytes are looked at one by one before
+/// `memchr3` takes over.
+#[inline]
+fn unquoted_end(body: &[u8], pos: usize) -> usize {
+    let is_end = |b: &u8| matches!(b, b',' | b'\n' | b'\r');
+    let near = &body[pos..body.len().min(pos + 8)];
+    if let Some(n) = near.iter().position(is_end) {
+        return pos + n;
+    }
+    let from = pos + near.len();
+    memchr::memchr3(b',', b'\n', b'\r', &body[from..])
+        .map_or(body.len(), |n| from + n)
 }
 
 impl Event for Records<'_> {
@@ -273,6 +362,24 @@ impl Event for Records<'_> {
         match self.columns.plain[slot] {
             Some(i) if !self.spans[i].range.is_empty() => {
                 Field::Single(self.cell(i, scratch))
+            }
+            _ => Field::Null,
+        }
+    }
+
+    fn field_quotes_doubled<'s>(
+        &'s self,
+        slot: usize,
+        scratch: &'s mut Vec<u8>,
+    ) -> Field<'s> {
+        if let Some(i) = self.columns.mv[slot] {
+            if !self.spans[i].range.is_empty() {
+                return self.field(slot, scratch);
+            }
+        }
+        match self.columns.plain[slot] {
+            Some(i) if !self.spans[i].range.is_empty() => {
+                Field::Single(&self.body[self.spans[i].range.clone()])
             }
             _ => Field::Null,
         }
@@ -302,13 +409,15 @@ impl Records<'_> {
     }
 }
 
-/// Appends `raw` to `out` with every `""` turned into `"`.
+/// Appends `raw` to `out` with every `""` turned into `"`, copying the runs
+/// between quotes whole.
 fn unescape(raw: &[u8], out: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < raw.len() {
-        out.push(raw[i]);
-        i += if raw[i] == b'"' { 2 } else { 1 };
+    let mut rest = raw;
+    while let Some(i) = memchr::memchr(b'"', rest) {
+        out.extend_from_slice(&rest[..=i]);
+        rest = rest.get(i + 2..).unwrap_or_default();
     }
+    out.extend_from_slice(rest);
 }
 
 #[cfg(test)]

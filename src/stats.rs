@@ -31,14 +31,6 @@ struct Extreme {
 }
 
 impl Extreme {
-    /// The extreme for `text`.
-    fn new(text: &[u8]) -> Extreme {
-        Extreme {
-            number: order::number(text),
-            text: text.into(),
-        }
-    }
-
     /// The sort key of this value.
     fn key(&self) -> Key<'_> {
         Key::with_number(self.number, &self.text)
@@ -58,18 +50,27 @@ pub struct Aggregate {
 
 impl Aggregate {
     /// Folds one more `_time` value (or none) and a count into the group.
+    /// A value is copied only when it becomes the new min or max.
     fn add(&mut self, count: u64, min: Option<&[u8]>, max: Option<&[u8]>) {
         self.count += count;
         if let Some(t) = min {
-            let t = Extreme::new(t);
-            if self.min.as_ref().is_none_or(|m| t.key() < m.key()) {
-                self.min = Some(t);
+            let number = order::number(t);
+            let key = Key::with_number(number, t);
+            if self.min.as_ref().is_none_or(|m| key < m.key()) {
+                self.min = Some(Extreme {
+                    number,
+                    text: t.into(),
+                });
             }
         }
         if let Some(t) = max {
-            let t = Extreme::new(t);
-            if self.max.as_ref().is_none_or(|m| t.key() > m.key()) {
-                self.max = Some(t);
+            let number = order::number(t);
+            let key = Key::with_number(number, t);
+            if self.max.as_ref().is_none_or(|m| key > m.key()) {
+                self.max = Some(Extreme {
+                    number,
+                    text: t.into(),
+                });
             }
         }
     }
@@ -139,6 +140,9 @@ pub struct Stats {
     present: Vec<bool>,
     /// Reused key buffer.
     key: Vec<u8>,
+    /// Reused buffer: which value of each BY field the current
+    /// combination takes.
+    choice: Vec<usize>,
 }
 
 impl Stats {
@@ -149,6 +153,7 @@ impl Stats {
             groups: HashMap::new(),
             present: vec![false; by.len()],
             key: Vec::new(),
+            choice: Vec::new(),
         }
     }
 
@@ -182,7 +187,9 @@ impl Stats {
         for (present, list) in self.present.iter_mut().zip(values) {
             *present |= !list.is_empty();
         }
-        let mut choice = vec![0usize; values.len()];
+        let mut choice = std::mem::take(&mut self.choice);
+        choice.clear();
+        choice.resize(values.len(), 0);
         loop {
             self.key.clear();
             for (list, &c) in values.iter().zip(&choice) {
@@ -196,6 +203,7 @@ impl Stats {
             let mut i = values.len();
             loop {
                 if i == 0 {
+                    self.choice = choice;
                     return;
                 }
                 i -= 1;
