@@ -12,7 +12,9 @@
 //! * The metadata has no terminator and the body holds raw newlines, so no
 //!   line-oriented reading happens after the header.
 //! * Lengths come from the other side of a pipe. They are checked against a
-//!   limit before any buffer is sized from them.
+//!   limit (option `max_chunk_bytes`) before anything else, and even then
+//!   no buffer is sized from them: buffers grow with the bytes that really
+//!   arrive.
 
 use std::io::{self, BufRead, Write};
 
@@ -22,10 +24,14 @@ use crate::error::{preview, Error, ErrorKind, Result};
 /// bytes; anything longer is garbage and is reported as such.
 const MAX_HEADER_BYTES: usize = 128;
 
-/// Default limit on one chunk's metadata plus body: 1 GiB. Splunk's largest
-/// observed chunk is 16 MB (50,000 rows of 24 fields), so this only stops
-/// absurd lengths from becoming allocations.
+/// Default limit on one chunk's metadata plus body: 1 GiB (option
+/// `max_chunk_bytes`). Splunk's largest observed chunk is 16 MB (50,000
+/// rows of 24 fields), so this only stops absurd lengths.
 pub const DEFAULT_MAX_CHUNK_BYTES: u64 = 1 << 30;
+
+/// The first allocation for a chunk part, when the reused buffer is
+/// smaller: 64 KiB. Larger parts grow by doubling as their bytes arrive.
+const FIRST_RESERVE: usize = 1 << 16;
 
 /// One chunk as read from the stream. The body borrows the reader's buffer,
 /// which is reused for the next chunk.
@@ -163,10 +169,23 @@ impl<R: BufRead> ChunkReader<R> {
     pub fn read_rest(&mut self) -> Result<&[u8]> {
         let left = self.body_left as usize;
         let mut body = std::mem::take(&mut self.body);
-        if body.len() < left {
-            body.resize(left, 0);
-        }
-        let filled = self.read_body(&mut body[..left]);
+        let mut got = 0;
+        let filled = loop {
+            if got == left {
+                break Ok(());
+            }
+            // Room grows with the bytes that arrive, as in `read_part`.
+            if body.len() <= got {
+                let room = got.max(FIRST_RESERVE).min(left - got);
+                body.reserve_exact(got + room - body.len());
+                body.resize(got + room, 0);
+            }
+            let end = body.len().min(left);
+            if let Err(e) = self.read_body(&mut body[got..end]) {
+                break Err(e);
+            }
+            got = end;
+        };
         self.body = body;
         filled?;
         Ok(&self.body[..left])
@@ -277,12 +296,18 @@ fn read_part<R: BufRead>(
     part: &'static str,
 ) -> Result<()> {
     let len = len as usize;
-    if buf.len() < len {
-        buf.resize(len, 0);
-    }
     let mut got = 0;
     while got < len {
-        match input.read(&mut buf[got..len]) {
+        // Room grows with the bytes that really arrive (at most doubling):
+        // a header that declares a gigabyte and sends nothing costs a small
+        // buffer. The buffer never shrinks, so steady chunks reuse it.
+        if buf.len() <= got {
+            let room = got.max(FIRST_RESERVE).min(len - got);
+            buf.reserve_exact(got + room - buf.len());
+            buf.resize(got + room, 0);
+        }
+        let end = buf.len().min(len);
+        match input.read(&mut buf[got..end]) {
             Ok(0) => {
                 return Err(Error::new(ErrorKind::Truncated {
                     chunk,
@@ -452,6 +477,24 @@ mod tests {
             matches!(err.kind(), ErrorKind::ChunkTooLarge { .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn memory_follows_the_bytes_that_arrive() {
+        let mut stream = b"chunked 1.0,0,1000000000\n".to_vec();
+        stream.extend([b'x'; 10]);
+        let mut reader = ChunkReader::new(&stream[..]);
+        let err = reader.read_chunk().unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Truncated { got: 10, .. }));
+        assert_eq!(reader.body.capacity(), FIRST_RESERVE);
+
+        let body = vec![b'y'; 200_000];
+        let mut stream = b"chunked 1.0,0,200000\n".to_vec();
+        stream.extend(&body);
+        let mut reader = ChunkReader::new(&stream[..]);
+        assert_eq!(reader.read_chunk().unwrap().unwrap().body, &body[..]);
+        // 64 KiB, doubled to 128 KiB, then the exact rest.
+        assert_eq!(reader.body.capacity(), 200_000);
     }
 
     #[test]

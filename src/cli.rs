@@ -75,6 +75,8 @@ OPTIONS (the search command's options, same meaning)
                        matching; not Splunk's answer, which misses a name
                        cut between two pieces
   --reassembly-limit N bytes of pieces held at most (default 268435456)
+  --max-groups N       most stats groups held before the search stops
+                       with an error (default 1000000)
 
 HUNT ONLY
   --explain            also list, on stderr, every matching event that
@@ -90,7 +92,8 @@ EXIT STATUS
   replay: 0 when the command ended normally, 1 when it replied with an
   error (or --measure found different results), 2 when the stream could
   not be read.
-  protocol mode: 0 on a normal end, 1 on an error (sent to Splunk too).
+  protocol mode: 0 on a normal end (SIGTERM included), 1 on an error or a
+  panic (sent to Splunk too).
 
 ENVIRONMENT
   SCRIPTBLOCKHUNT_LOG  log level on stderr: error, warn, info, debug, trace
@@ -164,6 +167,7 @@ fn parse(argv: &[String]) -> Result<Command> {
                 | "--format"
                 | "--threads"
                 | "--reassembly-limit"
+                | "--max-groups"
         );
         if !takes_value {
             if flag.starts_with("--") {
@@ -208,6 +212,7 @@ fn parse(argv: &[String]) -> Result<Command> {
             "--reassembly-limit" => {
                 command.args.push(format!("reassembly_limit={value}"))
             }
+            "--max-groups" => command.args.push(format!("max_groups={value}")),
             "--hunts-file" => command
                 .args
                 .push(format!("hunts_file={}", absolute(&value)?)),
@@ -235,6 +240,7 @@ fn absolute(path: &str) -> Result<String> {
 /// Runs the program with `argv` (without the program name) and returns its
 /// exit status.
 pub fn main(argv: &[String]) -> i32 {
+    crate::fault::install_panic_hook();
     let Some(first) = argv.first() else {
         crate::logger::init(LevelFilter::Info);
         return serve();
@@ -272,11 +278,26 @@ pub fn main(argv: &[String]) -> i32 {
     }
 }
 
-/// Protocol mode: serve Splunk on stdin and stdout.
+/// Protocol mode: serve Splunk on stdin and stdout. SIGTERM ends it with
+/// status 0 and a log line; a panic still gets Splunk an error reply and
+/// ends it with status 1.
 fn serve() -> i32 {
+    crate::fault::exit_on_sigterm();
     let stdin = std::io::stdin().lock();
-    let stdout = std::io::stdout().lock();
-    match crate::session::serve(stdin, stdout) {
+    let mut stdout = std::io::stdout().lock();
+    let served =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::session::serve(stdin, &mut stdout)
+        }));
+    let Ok(result) = served else {
+        let text = crate::fault::panic_message();
+        let reply = crate::metadata::Reply::fatal(&text).to_json();
+        if let Err(e) = crate::chunk::write_chunk(&mut stdout, &reply, b"") {
+            log::debug!("could not send the error reply: {e}");
+        }
+        return 1;
+    };
+    match result {
         Ok(()) => 0,
         Err(e) if e.is_broken_pipe() => {
             log::info!("Splunk closed the output pipe; stopping");
@@ -455,4 +476,23 @@ where
     }
     stdout.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn max_groups_flag_becomes_the_option() {
+        let command =
+            parse(&argv(&["--max-groups", "5", "--by=a", "f.xml"])).unwrap();
+        assert_eq!(command.args, vec!["max_groups=5", "by=a"]);
+        assert_eq!(command.operands, vec!["f.xml"]);
+        let options = Options::parse(&command.args).unwrap();
+        assert_eq!(options.max_groups, 5);
+    }
 }

@@ -75,6 +75,16 @@ pub enum ErrorKind {
         /// What was wrong with the record.
         reason: String,
     },
+    /// The stats table reached a limit: more groups than `max_groups`, or
+    /// a count past 64 bits.
+    Limit {
+        /// 1-based number of the chunk in the stream.
+        chunk: u64,
+        /// 1-based record number in that chunk's body.
+        record: u64,
+        /// Which limit.
+        limit: crate::stats::Limit,
+    },
     /// An offline input file could not be used.
     Input {
         /// The file's path as given.
@@ -150,11 +160,21 @@ impl fmt::Display for Error {
                 part,
                 expected,
                 got,
-            } => write!(
-                f,
-                "chunk {chunk}: the stream ended inside the {part} \
-                 ({got} of {expected} bytes arrived)"
-            ),
+            } => {
+                if *part == "header" {
+                    // A header line has no declared length.
+                    return write!(
+                        f,
+                        "chunk {chunk}: the stream ended inside the header \
+                         line, after {got} bytes"
+                    );
+                }
+                write!(
+                    f,
+                    "chunk {chunk}: the stream ended inside the {part} \
+                     ({got} of {expected} bytes arrived)"
+                )
+            }
             ErrorKind::ChunkTooLarge {
                 chunk,
                 declared,
@@ -182,6 +202,11 @@ impl fmt::Display for Error {
                     write!(f, "chunk {chunk}: CSV record {record}: {reason}")
                 }
             }
+            ErrorKind::Limit {
+                chunk,
+                record,
+                limit,
+            } => write!(f, "chunk {chunk}: CSV record {record}: {limit}"),
             ErrorKind::Input { path, reason } => {
                 write!(f, "{path}: {reason}")
             }
@@ -204,3 +229,33 @@ pub fn preview(bytes: &[u8]) -> String {
 
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Limit;
+
+    #[test]
+    fn limit_errors_name_the_limit_and_the_option() {
+        let at = |chunk, limit| {
+            Error::new(ErrorKind::Limit {
+                chunk,
+                record: 7,
+                limit,
+            })
+            .to_string()
+        };
+        assert_eq!(
+            at(3, Limit::Groups { limit: 10 }),
+            "chunk 3: CSV record 7: stats would hold more than 10 groups, \
+             the limit set by option max_groups; narrow the search or the \
+             BY fields, or raise max_groups"
+        );
+        assert_eq!(
+            at(2, Limit::Count),
+            "chunk 2: CSV record 7: the multivalue BY fields of this event \
+             repeat values so often that count would pass \
+             18446744073709551615"
+        );
+    }
+}

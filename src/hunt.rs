@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::reassembly::{Counts, Joiner};
 use crate::results::Results;
-use crate::search::{Counters, Search};
+use crate::search::{Counters, Rejected, Search};
 use crate::sources::{self, Format, Input, Place, Sink};
 use crate::time;
 use crate::winevent::WinEvent;
@@ -193,26 +193,35 @@ struct Worker {
     explain: bool,
     /// The progress bar, suspended while a message is printed.
     bar: ProgressBar,
+    /// The stats limit this thread's search reached, with the file and the
+    /// place; the thread reads nothing more once it is set.
+    limit: Option<Error>,
 }
 
 impl Sink for Worker {
     fn event(&mut self, event: WinEvent, place: Place) {
+        if self.limit.is_some() {
+            return;
+        }
         self.tally.events += 1;
         if !event.is_script_block() {
             return;
         }
         self.tally.script_blocks += 1;
         // Extracted events hold split values only, never `__mv_` cells, so
-        // no decoding error can occur here.
+        // no decoding error can occur here; a stats limit can.
         let slots = event.slots(&self.names);
-        let matched = match &mut self.joiner {
-            Some(joiner) => {
-                let before = self.search.counters().matched;
-                let _ = joiner.offer(&mut self.search, &slots);
-                self.search.counters().matched > before
-            }
-            None => self.search.offer(&slots).unwrap_or(false),
+        let before = self.search.counters().matched;
+        let offered = match &mut self.joiner {
+            Some(joiner) => joiner.offer(&mut self.search, &slots),
+            None => self.search.offer(&slots).map(|_| ()),
         };
+        if let Err(Rejected::Limit(limit)) = offered {
+            let reason = format!("{place}: {limit}");
+            self.limit = Some(Error::input(&self.file_name, reason));
+            return;
+        }
+        let matched = self.search.counters().matched > before;
         if !matched || !self.explain {
             return;
         }
@@ -267,6 +276,7 @@ impl Worker {
             file_name: String::new(),
             explain: settings.explain,
             bar: bar.clone(),
+            limit: None,
         }
     }
 
@@ -358,11 +368,23 @@ pub fn run(
     let mut tally = Tally::default();
     let mut reassembly = None;
     for (_, mut worker) in workers {
-        if let Some(joiner) = &mut worker.joiner {
-            // Joined events hold split values only: no decoding error.
-            reassembly = joiner.finish(&mut worker.search).ok();
+        if let Some(error) = worker.limit {
+            return Err(error);
         }
-        search.absorb(worker.search);
+        if let Some(joiner) = &mut worker.joiner {
+            // Joined events hold split values only: no decoding error; a
+            // stats limit can stop the blocks still waiting.
+            match joiner.finish(&mut worker.search) {
+                Ok(counts) => reassembly = Some(counts),
+                Err(Rejected::Limit(limit)) => {
+                    return Err(Error::option(limit.to_string()))
+                }
+                Err(Rejected::BadField(_)) => reassembly = None,
+            }
+        }
+        search
+            .absorb(worker.search)
+            .map_err(|limit| Error::option(limit.to_string()))?;
         tally.add(worker.tally);
     }
     let (results, counters) = search.finish();

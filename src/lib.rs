@@ -25,6 +25,7 @@ pub mod error;
 pub mod event;
 pub mod eventtime;
 pub mod evtxlog;
+pub mod fault;
 pub mod generate;
 pub mod hunt;
 pub mod input;

@@ -2,7 +2,9 @@
 //! `searchinfo.args`: one `name=value` string each, quotes already stripped
 //! by Splunk, in any order.
 
+use crate::chunk::DEFAULT_MAX_CHUNK_BYTES;
 use crate::error::{Error, Result};
+use crate::stats::DEFAULT_MAX_GROUPS;
 
 /// The default wildcard: the ESCU hunt's `ScriptBlockText` condition.
 pub const DEFAULT_PATTERN: &str = "*Get-NetTcpconnection*";
@@ -33,7 +35,7 @@ pub const DEFAULT_BY: [&str; 13] = [
 /// Every option name the command knows, for error messages. `phase` is
 /// left out: only the streaming preop that `distributed=true` sends uses
 /// it.
-pub const OPTION_NAMES: [&str; 10] = [
+pub const OPTION_NAMES: [&str; 12] = [
     "pattern",
     "condition",
     "hunts",
@@ -44,6 +46,8 @@ pub const OPTION_NAMES: [&str; 10] = [
     "distributed",
     "reassemble",
     "reassembly_limit",
+    "max_chunk_bytes",
+    "max_groups",
 ];
 
 /// Which side of the map/reduce split an invocation is.
@@ -89,6 +93,13 @@ pub struct Options {
     /// `reassembly_limit`: bytes of pieces held at most while blocks wait
     /// for their other pieces. Default: 256 MiB.
     pub reassembly_limit: usize,
+    /// Largest metadata plus body accepted in one execute chunk, in bytes.
+    /// Default: `DEFAULT_MAX_CHUNK_BYTES` (1 GiB). The getinfo chunk that
+    /// carries this option is always read under the default.
+    pub max_chunk_bytes: u64,
+    /// Most stats groups held at once. Default: `DEFAULT_MAX_GROUPS`
+    /// (1,000,000, Splunk's `max_keymap_rows`).
+    pub max_groups: usize,
 }
 
 impl Default for Options {
@@ -105,6 +116,8 @@ impl Default for Options {
             phase: Phase::Reduce,
             reassemble: false,
             reassembly_limit: crate::reassembly::DEFAULT_LIMIT_BYTES,
+            max_chunk_bytes: DEFAULT_MAX_CHUNK_BYTES,
+            max_groups: DEFAULT_MAX_GROUPS,
         }
     }
 }
@@ -162,6 +175,12 @@ impl Options {
                 "reassembly_limit" => {
                     options.reassembly_limit = byte_count(value)?
                 }
+                "max_chunk_bytes" => {
+                    options.max_chunk_bytes = limit(name, value, "bytes")?
+                }
+                "max_groups" => {
+                    options.max_groups = limit(name, value, "groups")?
+                }
                 _ => return Err(unknown(arg)),
             }
         }
@@ -217,6 +236,12 @@ impl Options {
         }
         if self.reassembly_limit != crate::reassembly::DEFAULT_LIMIT_BYTES {
             args.push(format!("reassembly_limit={}", self.reassembly_limit));
+        }
+        if self.max_chunk_bytes != DEFAULT_MAX_CHUNK_BYTES {
+            args.push(format!("max_chunk_bytes={}", self.max_chunk_bytes));
+        }
+        if self.max_groups != DEFAULT_MAX_GROUPS {
+            args.push(format!("max_groups={}", self.max_groups));
         }
         args
     }
@@ -307,6 +332,31 @@ fn phase(value: &str) -> Result<Phase> {
             let shown: String = other.chars().take(40).collect();
             Err(Error::option(format!(
                 "option phase takes map or reduce, got '{shown}'"
+            )))
+        }
+    }
+}
+
+/// Parses a limit: a whole number, at least 1, in decimal digits only.
+fn limit<T: std::str::FromStr>(
+    option: &str,
+    value: &str,
+    unit: &str,
+) -> Result<T> {
+    let digits = value.trim();
+    let parsed = digits
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| digits.parse::<T>().ok())
+        .flatten();
+    let zero = !digits.is_empty() && digits.bytes().all(|b| b == b'0');
+    match parsed {
+        Some(n) if !zero => Ok(n),
+        _ => {
+            let shown: String = value.chars().take(40).collect();
+            Err(Error::option(format!(
+                "option {option} needs a whole number of {unit}, at \
+                 least 1, got '{shown}'"
             )))
         }
     }
@@ -420,7 +470,8 @@ mod tests {
             err.to_string(),
             "unknown option 'bogus=1'; valid options are pattern, \
              condition, hunts, hunts_file, field, by, value, distributed, \
-             reassemble, reassembly_limit (each as name=value)"
+             reassemble, reassembly_limit, max_chunk_bytes, max_groups (each \
+             as name=value)"
         );
         let err = Options::parse(&["ScriptBlockText"]).unwrap_err();
         assert!(err.to_string().starts_with("unknown option"), "{err}");
@@ -510,6 +561,46 @@ mod tests {
         assert!(err(&["hunts=all", "hunts=all"]).contains("more than once"));
         assert!(err(&["hunts=all", "distributed=true"])
             .starts_with("option hunts cannot be combined with distributed"));
+    }
+
+    #[test]
+    fn limits_are_whole_numbers_of_at_least_one() {
+        let options =
+            Options::parse(&["max_chunk_bytes=4096", "max_groups= 7 "])
+                .unwrap();
+        assert_eq!(options.max_chunk_bytes, 4096);
+        assert_eq!(options.max_groups, 7);
+        assert_eq!(Options::parse(&options.to_args()).unwrap(), options);
+        let defaults = Options::parse::<&str>(&[]).unwrap();
+        assert_eq!(defaults.max_chunk_bytes, 1 << 30);
+        assert_eq!(defaults.max_groups, 1_000_000);
+        assert!(!defaults.to_args().iter().any(|a| a.starts_with("max_")));
+        for bad in [
+            "max_groups=0",
+            "max_groups=000",
+            "max_groups=-1",
+            "max_groups=+5",
+            "max_groups=1e6",
+            "max_groups=",
+            "max_chunk_bytes=99999999999999999999999",
+            "max_chunk_bytes=1 GiB",
+        ] {
+            let err = Options::parse(&[bad]).unwrap_err().to_string();
+            let name = &bad[..bad.find('=').unwrap()];
+            assert!(
+                err.starts_with(&format!(
+                    "option {name} needs a whole number of"
+                )),
+                "{bad}: {err}"
+            );
+        }
+        let err = Options::parse(&["max_groups=x", "max_groups=1"]);
+        assert!(err.is_err());
+        let twice = Options::parse(&["max_groups=1", "max_groups=2"]);
+        assert_eq!(
+            twice.unwrap_err().to_string(),
+            "option max_groups is given more than once; it takes one value"
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::event::{push_values, BadMultivalue, Event, Field};
 use crate::order;
-use crate::search::{BadField, Search};
+use crate::search::{BadField, Rejected, Search};
 
 /// The field names the assembler needs besides the match field.
 pub const FIELDS: [&str; 4] =
@@ -306,7 +306,7 @@ impl Joiner {
         &mut self,
         search: &mut Search,
         event: &E,
-    ) -> Result<(), BadField> {
+    ) -> Result<(), Rejected> {
         if !self.assembler.is_piece(event) {
             return search.offer(event).map(|_| ());
         }
@@ -325,7 +325,7 @@ impl Joiner {
     }
 
     /// Ends the input: incomplete blocks are matched on what arrived.
-    pub fn finish(&mut self, search: &mut Search) -> Result<Counts, BadField> {
+    pub fn finish(&mut self, search: &mut Search) -> Result<Counts, Rejected> {
         self.assembler.finish(&mut self.ready);
         self.flush(search)?;
         Ok(self.assembler.counts())
@@ -337,7 +337,7 @@ impl Joiner {
     }
 
     /// Offers the joined blocks waiting.
-    fn flush(&mut self, search: &mut Search) -> Result<(), BadField> {
+    fn flush(&mut self, search: &mut Search) -> Result<(), Rejected> {
         for event in self.ready.drain(..) {
             search.offer(&event)?;
         }

@@ -19,6 +19,7 @@
 //! bytes between a closing quote and the next separator, and a header that
 //! repeats a column the command needs.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -33,6 +34,11 @@ struct Columns {
     mv: Vec<Option<usize>>,
     /// Number of columns in the header.
     width: usize,
+    /// Which columns' spans a record keeps (`None`: every column, for the
+    /// header and for `all_rows`). `plain` and `mv` then count among the
+    /// kept columns only: a header of millions of columns the command does
+    /// not need costs no memory per column in its records.
+    keep: Option<Vec<bool>>,
 }
 
 /// One field's position in the body.
@@ -60,6 +66,12 @@ pub struct Records<'a> {
     columns: Columns,
     /// Field spans of the current record, reused.
     spans: Vec<Span>,
+    /// Number of fields in the current line, kept or not.
+    fields: usize,
+    /// While the header row is read: which cell lengths can be a wanted
+    /// name (cells of other lengths are not kept), and the column of each
+    /// kept cell.
+    header_filter: Option<(Vec<bool>, Vec<usize>)>,
     /// True once the header row has been read.
     have_header: bool,
     /// Offset of `body` in the chunk's whole body, for errors.
@@ -82,6 +94,13 @@ pub struct Carry {
     base: usize,
     /// The span buffer, kept for reuse.
     spans: Vec<Span>,
+}
+
+impl Carry {
+    /// True before the first window of a body has been read.
+    pub fn is_start(&self) -> bool {
+        self.columns.is_none() && self.base == 0 && self.record == 0
+    }
 }
 
 impl<'a> Records<'a> {
@@ -114,27 +133,35 @@ impl<'a> Records<'a> {
                 plain: vec![None; names.len()],
                 mv: vec![None; names.len()],
                 width: 0,
+                keep: None,
             }),
+            fields: 0,
+            header_filter: None,
             spans: carry.spans,
             have_header,
             base: carry.base,
             complete,
         };
-        if have_header || !records.next_spans()? {
+        if have_header {
+            return Ok(records);
+        }
+        let wanted = wanted_names(names);
+        if !names.is_empty() {
+            let longest = wanted.keys().map(Vec::len).max().unwrap_or(0);
+            let mut lengths = vec![false; longest + 1];
+            for name in wanted.keys() {
+                lengths[name.len()] = true;
+            }
+            records.header_filter = Some((lengths, Vec::new()));
+        }
+        if !records.next_spans()? {
+            records.header_filter = None;
             return Ok(records);
         }
         records.have_header = true;
-        records.columns.width = records.spans.len();
-        let mut header = Vec::new();
-        for i in 0..records.spans.len() {
-            header.push(records.decoded(i).into_owned());
-        }
-        for (slot, name) in names.iter().enumerate() {
-            let mv_name = format!("__mv_{name}");
-            records.columns.plain[slot] =
-                records.find(&header, name.as_bytes())?;
-            records.columns.mv[slot] =
-                records.find(&header, mv_name.as_bytes())?;
+        records.columns.width = records.fields;
+        if let Some((_, header_columns)) = records.header_filter.take() {
+            records.map_header(&wanted, &header_columns)?;
         }
         Ok(records)
     }
@@ -168,17 +195,52 @@ impl<'a> Records<'a> {
         &self.body[self.start..self.pos]
     }
 
-    /// The column index of `name`, refusing a header that has it twice.
-    fn find(&self, header: &[Vec<u8>], name: &[u8]) -> Result<Option<usize>> {
-        let mut hits = header.iter().enumerate().filter(|(_, h)| *h == name);
-        let first = hits.next().map(|(i, _)| i);
-        if hits.next().is_some() {
-            return Err(self.error(format!(
-                "column {} appears more than once",
-                String::from_utf8_lossy(name)
-            )));
+    /// Maps the wanted names (plain names and `__mv_` twins, by slot) to
+    /// the header's columns, refusing a header that repeats one of them,
+    /// and from then on keeps only those columns' spans. `columns` gives
+    /// the column of each header cell kept (those as long as some wanted
+    /// name, or holding doubled quotes).
+    fn map_header(
+        &mut self,
+        wanted: &HashMap<Vec<u8>, Vec<(usize, bool)>>,
+        columns: &[usize],
+    ) -> Result<()> {
+        let mut kept: Vec<usize> = Vec::new();
+        for (i, &column) in columns.iter().enumerate() {
+            let name = self.decoded(i);
+            let Some(roles) = wanted.get(name.as_ref()) else {
+                continue;
+            };
+            for &(slot, is_mv) in roles {
+                let found = if is_mv {
+                    &mut self.columns.mv[slot]
+                } else {
+                    &mut self.columns.plain[slot]
+                };
+                if found.is_some() {
+                    return Err(self.error(format!(
+                        "column {} appears more than once",
+                        String::from_utf8_lossy(&name)
+                    )));
+                }
+                *found = Some(column);
+            }
+            kept.push(column);
         }
-        Ok(first)
+        let mut keep = vec![false; self.columns.width];
+        for &column in &kept {
+            keep[column] = true;
+        }
+        // `kept` is in column order: a column's position among the kept
+        // ones is its index there.
+        let position = |c: usize| kept.binary_search(&c).expect("kept");
+        for slot in self.columns.plain.iter_mut().chain(&mut self.columns.mv) {
+            *slot = slot.map(position);
+        }
+        self.columns.keep = Some(keep);
+        // The header's spans are not needed again.
+        self.spans = Vec::new();
+        Ok(())
     }
 
     /// Advances to the next record; false when the body is exhausted.
@@ -191,11 +253,10 @@ impl<'a> Records<'a> {
             self.record -= 1;
             return Ok(false);
         }
-        if self.spans.len() != self.columns.width {
+        if self.fields != self.columns.width {
             return Err(self.error(format!(
                 "has {} fields, the header has {}",
-                self.spans.len(),
-                self.columns.width
+                self.fields, self.columns.width
             )));
         }
         Ok(true)
@@ -249,6 +310,7 @@ impl<'a> Records<'a> {
         }
         self.start = self.pos;
         self.spans.clear();
+        self.fields = 0;
         let mut pos = self.pos;
         loop {
             let (span, next) = if body.get(pos) == Some(&b'"') {
@@ -266,7 +328,24 @@ impl<'a> Records<'a> {
                     end,
                 )
             };
-            self.spans.push(span);
+            let kept = match (&mut self.header_filter, &self.columns.keep) {
+                (Some((lengths, columns)), _) => {
+                    let len = span.range.len();
+                    let fits = lengths.get(len).copied().unwrap_or(false);
+                    if span.escaped || fits {
+                        columns.push(self.fields);
+                    }
+                    span.escaped || fits
+                }
+                (None, None) => true,
+                (None, Some(keep)) => {
+                    keep.get(self.fields).copied().unwrap_or(false)
+                }
+            };
+            if kept {
+                self.spans.push(span);
+            }
+            self.fields += 1;
             match body.get(next) {
                 Some(b',') => pos = next + 1,
                 Some(b'\r') if body.get(next + 1) == Some(&b'\n') => {
@@ -285,7 +364,7 @@ impl<'a> Records<'a> {
                 Some(_) => {
                     return Err(self.error(format!(
                         "field {} has bytes after its closing quote",
-                        self.spans.len()
+                        self.fields
                     )));
                 }
             }
@@ -306,7 +385,7 @@ impl<'a> Records<'a> {
                     return Err(self.error(format!(
                         "field {} opens a quote at byte {} of the body \
                          that never closes",
-                        self.spans.len() + 1,
+                        self.fields + 1,
                         self.base + start
                     )));
                 }
@@ -407,6 +486,19 @@ impl Records<'_> {
             .map(|i| self.decoded(i).into_owned())
             .collect()
     }
+}
+
+/// The names a search wants from a header, each with the (slot, is the
+/// `__mv_` twin) pairs it serves.
+fn wanted_names(names: &[String]) -> HashMap<Vec<u8>, Vec<(usize, bool)>> {
+    let mut wanted: HashMap<Vec<u8>, Vec<(usize, bool)>> = HashMap::new();
+    for (slot, name) in names.iter().enumerate() {
+        let plain = name.as_bytes().to_vec();
+        let twin = format!("__mv_{name}").into_bytes();
+        wanted.entry(plain).or_default().push((slot, false));
+        wanted.entry(twin).or_default().push((slot, true));
+    }
+    wanted
 }
 
 /// Appends `raw` to `out` with every `""` turned into `"`, copying the runs

@@ -63,7 +63,7 @@ impl Reduce {
     /// An empty reduce for `options`.
     pub fn new(options: &Options) -> Reduce {
         Reduce {
-            stats: Stats::new(&options.by),
+            stats: Stats::with_limit(&options.by, options.max_groups),
             fill: options.value.as_bytes().to_vec(),
             by_len: options.by.len(),
             check: partial::fingerprint(options),
@@ -84,8 +84,7 @@ impl Reduce {
             };
             *total = total.checked_add(p.count).ok_or_else(too_many)?;
             *matched = matched.checked_add(events).ok_or_else(too_many)?;
-            stats.merge(p);
-            Ok(())
+            stats.merge(p).map_err(|limit| limit.to_string())
         };
         self.rows +=
             partial::read(chunk, body, self.by_len, &self.check, merge)?;
@@ -176,6 +175,25 @@ mod tests {
         // The nulls of p are filled with z (p is present in one row) and
         // the two a|null groups merge: 2 + 4 events, min 1, max 9.
         assert_eq!(rows, vec!["a|q|1|4|4", "a|z|6|1|9"]);
+    }
+
+    #[test]
+    fn groups_past_max_groups_are_refused() {
+        let options = Options::parse(&["by=h", "max_groups=2"]).unwrap();
+        let check = partial::fingerprint(&options);
+        let body = format!(
+            "scriptblockhunt_by1,scriptblockhunt_count,\
+             scriptblockhunt_options\n\
+             a,1,{check}\nb,1,{check}\na,1,{check}\nc,1,{check}\n"
+        );
+        let mut reduce = Reduce::new(&options);
+        let err = reduce.feed(4, body.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "chunk 4: CSV record 4: stats would hold more than 2 groups, the \
+             limit set by option max_groups; narrow the search or the BY \
+             fields, or raise max_groups"
+        );
     }
 
     #[test]

@@ -17,7 +17,8 @@ use crate::event::{any_value, push_values, BadMultivalue, Event, Field};
 use crate::matcher::Matcher;
 use crate::options::Options;
 use crate::results::{union_by, HuntOutcome, Results};
-use crate::stats::Stats;
+use crate::stats::{Limit, Stats, DEFAULT_MAX_GROUPS};
+
 /// The field that holds the event time.
 pub const TIME_FIELD: &str = "_time";
 
@@ -80,6 +81,28 @@ pub struct BadField {
     pub error: BadMultivalue,
 }
 
+/// Why an event was refused; the search cannot go on after it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rejected {
+    /// A `__mv_` cell could not be decoded.
+    BadField(BadField),
+    /// The groups would pass `max_groups` (counted over all hunts), or a
+    /// count would pass 64 bits.
+    Limit(Limit),
+}
+
+impl From<BadField> for Rejected {
+    fn from(bad: BadField) -> Rejected {
+        Rejected::BadField(bad)
+    }
+}
+
+impl From<Limit> for Rejected {
+    fn from(limit: Limit) -> Rejected {
+        Rejected::Limit(limit)
+    }
+}
+
 /// Counts of what one search saw.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -134,6 +157,10 @@ pub struct Search {
     picked: Vec<Vec<Range<usize>>>,
     /// The hunts the current event matched.
     decided: Vec<usize>,
+    /// Most groups held at once, over all hunts (option `max_groups`).
+    max_groups: usize,
+    /// Groups held now, over all hunts.
+    held: usize,
 }
 
 impl Search {
@@ -141,7 +168,10 @@ impl Search {
     /// selection or the hunts file is wrong.
     pub fn new(options: &Options) -> Result<Search> {
         let plan = catalog::plan(options)?;
-        Search::with_plan(&options.field, &plan, &options.value)
+        let mut search =
+            Search::with_plan(&options.field, &plan, &options.value)?;
+        search.max_groups = options.max_groups;
+        Ok(search)
     }
 
     /// A search running `plan` on `field`, filling nulls with `fill`.
@@ -187,6 +217,8 @@ impl Search {
             values: vec![Vec::new(); layout.by_slots.len()],
             picked: Vec::new(),
             decided: Vec::new(),
+            max_groups: DEFAULT_MAX_GROUPS,
+            held: 0,
             layout,
         })
     }
@@ -227,7 +259,9 @@ impl Search {
     /// keep counting. A search for the map phase runs one hunt (options
     /// refuse `hunts=` with `distributed=true`), whose groups these are.
     pub fn take_stats(&mut self) -> Stats {
-        self.hunts[0].stats.take()
+        let taken = self.hunts[0].stats.take();
+        self.held = self.groups();
+        taken
     }
 
     /// Full wildcard checks the matcher needed so far (the prefilter
@@ -236,11 +270,12 @@ impl Search {
         self.matcher.full_checks()
     }
 
-    /// Offers one event; returns whether any hunt matched it.
+    /// Offers one event; returns whether any hunt matched it. Refused when
+    /// a `__mv_` cell is malformed or the groups would pass `max_groups`.
     pub fn offer<E: Event + ?Sized>(
         &mut self,
         event: &E,
-    ) -> std::result::Result<bool, BadField> {
+    ) -> std::result::Result<bool, Rejected> {
         self.counters.events += 1;
         let slot = self.layout.match_slot;
         let field = if self.quote_free {
@@ -296,34 +331,66 @@ impl Search {
         for &h in &self.decided {
             let tally = &mut self.hunts[h];
             tally.matched += 1;
-            if tally.identity {
-                tally.stats.add_event(&self.arena, &self.values, time);
-                continue;
-            }
-            self.picked.resize_with(tally.columns.len(), Vec::new);
-            for (pick, &c) in self.picked.iter_mut().zip(&tally.columns) {
-                pick.clear();
-                pick.extend_from_slice(&self.values[c]);
-            }
-            let picked = &self.picked[..tally.columns.len()];
-            tally.stats.add_event(&self.arena, picked, time);
+            let before = tally.stats.len();
+            // This hunt may hold what the other hunts leave of the limit.
+            tally
+                .stats
+                .set_limit(self.max_groups.saturating_sub(self.held - before));
+            let added = if tally.identity {
+                tally.stats.add_event(&self.arena, &self.values, time)
+            } else {
+                self.picked.resize_with(tally.columns.len(), Vec::new);
+                for (pick, &c) in self.picked.iter_mut().zip(&tally.columns) {
+                    pick.clear();
+                    pick.extend_from_slice(&self.values[c]);
+                }
+                let picked = &self.picked[..tally.columns.len()];
+                tally.stats.add_event(&self.arena, picked, time)
+            };
+            self.held = self.held - before + tally.stats.len();
+            added.map_err(|limit| self.whole(limit))?;
         }
         Ok(true)
+    }
+
+    /// A limit refusal of one hunt's table, stated for the whole search:
+    /// the group limit is `max_groups`, whatever was left for that hunt.
+    fn whole(&self, limit: Limit) -> Limit {
+        match limit {
+            Limit::Groups { .. } => Limit::Groups {
+                limit: self.max_groups,
+            },
+            Limit::Count => Limit::Count,
+        }
     }
 
     /// Folds another search over the same options into this one: each
     /// hunt's groups (nulls still unfilled, as a map phase hands them on)
     /// and the counts. A search per thread, absorbed at the end, gives the
     /// rows of one search over all the events.
-    pub fn absorb(&mut self, other: Search) {
+    /// Refused when the merged groups would pass `max_groups`.
+    pub fn absorb(&mut self, other: Search) -> std::result::Result<(), Limit> {
+        let max_groups = self.max_groups;
         for (mine, theirs) in self.hunts.iter_mut().zip(other.hunts) {
+            let before = mine.stats.len();
+            mine.stats
+                .set_limit(max_groups.saturating_sub(self.held - before));
             for partial in theirs.stats.partials() {
-                mine.stats.merge(&partial);
+                if let Err(limit) = mine.stats.merge(&partial) {
+                    return Err(match limit {
+                        Limit::Groups { .. } => {
+                            Limit::Groups { limit: max_groups }
+                        }
+                        Limit::Count => Limit::Count,
+                    });
+                }
             }
+            self.held = self.held - before + mine.stats.len();
             mine.matched += theirs.matched;
         }
         self.counters.events += other.counters.events;
         self.counters.matched += other.counters.matched;
+        Ok(())
     }
 
     /// Ends the search: each hunt's fillnull and stats, sorted rows.
@@ -526,7 +593,7 @@ mod tests {
             let side = if i % 2 == 0 { &mut left } else { &mut right };
             side.offer(e).unwrap();
         }
-        left.absorb(right);
+        left.absorb(right).unwrap();
         let (rows, counters) = left.finish();
         assert_eq!((rows, counters), whole.finish());
         assert_eq!(counters.events, 4);
@@ -543,7 +610,10 @@ mod tests {
         }
         let mut search = Search::new(&Options::default()).unwrap();
         let err = search.offer(&Bad).unwrap_err();
-        assert_eq!(err.slot, 0);
+        let Rejected::BadField(bad) = err else {
+            panic!("not a bad field: {err:?}")
+        };
+        assert_eq!(bad.slot, 0);
     }
 
     /// A plan of named hunts over field `t`, from (name, by, condition).
@@ -662,6 +732,34 @@ mod tests {
             rows(&results),
             vec!["A|x|4104|a|1||", "A|x|4104|ab|1||", "B|x||a|1||"]
         );
+    }
+
+    #[test]
+    fn max_groups_counts_the_groups_of_every_hunt() {
+        let plan =
+            plan(&[("A", &["h"], "t=*alpha*"), ("B", &["h"], "t=*beta*")]);
+        let mut search = Search::with_plan("t", &plan, "0").unwrap();
+        search.max_groups = 3;
+        let layout = search.layout().clone();
+        let e = |t: &str, h: &str| event(&layout, &[("t", &[t]), ("h", &[h])]);
+        // Two groups, one per hunt, then one more: three in all.
+        assert_eq!(search.offer(&e("alpha beta", "x")), Ok(true));
+        assert_eq!(search.offer(&e("alpha", "y")), Ok(true));
+        assert_eq!(search.groups(), 3);
+        // Existing groups still count events; a fourth group is refused.
+        assert_eq!(search.offer(&e("beta", "x")), Ok(true));
+        assert_eq!(
+            search.offer(&e("beta", "y")),
+            Err(Rejected::Limit(Limit::Groups { limit: 3 }))
+        );
+
+        // Merging two searches respects it too.
+        let mut left = Search::with_plan("t", &plan, "0").unwrap();
+        let mut right = Search::with_plan("t", &plan, "0").unwrap();
+        left.max_groups = 3;
+        left.offer(&e("alpha beta", "x")).unwrap();
+        right.offer(&e("alpha beta", "y")).unwrap();
+        assert_eq!(left.absorb(right), Err(Limit::Groups { limit: 3 }));
     }
 
     #[test]

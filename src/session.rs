@@ -31,7 +31,7 @@ use crate::reassembly::{self, Joiner};
 use crate::records::{Carry, Records};
 use crate::reduce::{self, Reduce};
 use crate::results::Results;
-use crate::search::{BadField, Counters, Search};
+use crate::search::{BadField, Counters, Rejected, Search};
 
 /// Serves one Splunk conversation from `input` to `output`. Returns `Ok`
 /// on a normal end. On an error the error reply has already been written
@@ -73,6 +73,7 @@ fn converse<R: BufRead, W: Write>(
     else {
         return Ok(());
     };
+    reader.set_max_chunk_bytes(options.max_chunk_bytes);
     if options.phase == Phase::Map {
         return map::converse(reader, output, &options, flush);
     }
@@ -138,7 +139,7 @@ fn converse<R: BufRead, W: Write>(
         if let Some(joiner) = &mut joiner {
             let counts = joiner
                 .finish(&mut search)
-                .map_err(|bad| bad_field(number, 0, &names, &bad))?;
+                .map_err(|r| rejected(number, 0, &names, r))?;
             let (line, more) = reassembly::report(&counts);
             info!("{line}");
             warnings = more;
@@ -253,6 +254,9 @@ fn feed_window<R: BufRead>(
         let complete = reader.body_left() == 0;
 
         let body = &window[..filled];
+        if carry.is_start() {
+            crate::fault::debug_panic_point(chunk, body);
+        }
         let mut records =
             Records::window(chunk, body, names, carry, complete)?;
         while records.advance()? {
@@ -260,8 +264,8 @@ fn feed_window<R: BufRead>(
                 Some(joiner) => joiner.offer(search, &records),
                 None => search.offer(&records).map(|_| ()),
             };
-            if let Err(bad) = offered {
-                return Err(bad_field(chunk, records.count(), names, &bad));
+            if let Err(r) = offered {
+                return Err(rejected(chunk, records.count(), names, r));
             }
         }
         let consumed = records.consumed();
@@ -292,11 +296,28 @@ pub(crate) fn feed(
             Some(joiner) => joiner.offer(search, &records),
             None => search.offer(&records).map(|_| ()),
         };
-        if let Err(bad) = offered {
-            return Err(bad_field(chunk, records.count(), names, &bad));
+        if let Err(r) = offered {
+            return Err(rejected(chunk, records.count(), names, r));
         }
     }
     Ok(())
+}
+
+/// The error for an event the search refused.
+fn rejected(
+    chunk: u64,
+    record: u64,
+    names: &[String],
+    rejected: Rejected,
+) -> Error {
+    match rejected {
+        Rejected::BadField(bad) => bad_field(chunk, record, names, &bad),
+        Rejected::Limit(limit) => Error::new(ErrorKind::Limit {
+            chunk,
+            record,
+            limit,
+        }),
+    }
 }
 
 /// The error for a `__mv_` cell that could not be decoded.

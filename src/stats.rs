@@ -13,12 +13,55 @@
 //! phase: `merge` adds one partial group to a table, and the same `finish`
 //! gives the same rows.
 //!
-//! State is one entry per distinct BY tuple, never per event.
+//! State is one entry per distinct BY tuple, never per event, and at most
+//! `max_groups` of them (default 1,000,000, Splunk's `limits.conf`
+//! `[stats] max_keymap_rows`): the group that would pass the limit is
+//! refused before it is stored. An event with multivalue BY fields joins
+//! one group per combination of its values; those combinations are counted
+//! over distinct values, a repeated value adding to the count instead of
+//! being visited again, so one event costs at most `max_groups` steps
+//! however its values repeat.
 
 use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::order::{self, Key};
+
+/// The default limit on groups held: 1,000,000, the default of Splunk's
+/// `limits.conf` `[stats] max_keymap_rows`.
+pub const DEFAULT_MAX_GROUPS: usize = 1_000_000;
+
+/// Why the table refused an event or a partial group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// Taking it would hold more groups than the limit.
+    Groups {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// Its count would not fit in 64 bits (BY values repeated so often
+    /// that the combinations of one event overflow).
+    Count,
+}
+
+impl std::fmt::Display for Limit {
+    /// The reason, as an error message states it after the place.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Limit::Groups { limit } => write!(
+                f,
+                "stats would hold more than {limit} groups, the limit set \
+                 by option max_groups; narrow the search or the BY fields, \
+                 or raise max_groups"
+            ),
+            Limit::Count => write!(
+                f,
+                "the multivalue BY fields of this event repeat values so \
+                 often that count would pass 18446744073709551615"
+            ),
+        }
+    }
+}
 
 /// A `_time` value kept as a group's min or max: its text, and its number
 /// parsed once.
@@ -31,6 +74,14 @@ struct Extreme {
 }
 
 impl Extreme {
+    /// The extreme for `text`, whose number was parsed already.
+    fn with_number(number: Option<f64>, text: &[u8]) -> Extreme {
+        Extreme {
+            number,
+            text: text.into(),
+        }
+    }
+
     /// The sort key of this value.
     fn key(&self) -> Key<'_> {
         Key::with_number(self.number, &self.text)
@@ -50,32 +101,29 @@ pub struct Aggregate {
 
 impl Aggregate {
     /// Folds one more `_time` value (or none) and a count into the group.
-    /// A value is copied only when it becomes the new min or max.
+    /// The caller keeps every count within `Stats::total`, so the sums
+    /// cannot overflow.
     fn add(&mut self, count: u64, min: Option<&[u8]>, max: Option<&[u8]>) {
         self.count += count;
+        // A value is copied only when it becomes the new min or max.
         if let Some(t) = min {
             let number = order::number(t);
             let key = Key::with_number(number, t);
             if self.min.as_ref().is_none_or(|m| key < m.key()) {
-                self.min = Some(Extreme {
-                    number,
-                    text: t.into(),
-                });
+                self.min = Some(Extreme::with_number(number, t));
             }
         }
         if let Some(t) = max {
             let number = order::number(t);
             let key = Key::with_number(number, t);
             if self.max.as_ref().is_none_or(|m| key > m.key()) {
-                self.max = Some(Extreme {
-                    number,
-                    text: t.into(),
-                });
+                self.max = Some(Extreme::with_number(number, t));
             }
         }
     }
 
-    /// Folds another group's aggregates into this one.
+    /// Folds another group's aggregates into this one (the counts of all
+    /// groups sum to at most `Stats::total`).
     fn absorb(&mut self, other: Aggregate) {
         self.count += other.count;
         if let Some(t) = other.min {
@@ -140,21 +188,37 @@ pub struct Stats {
     present: Vec<bool>,
     /// Reused key buffer.
     key: Vec<u8>,
-    /// Reused buffer: which value of each BY field the current
-    /// combination takes.
-    choice: Vec<usize>,
+    /// Most groups held at once.
+    limit: usize,
+    /// Sum of every group's count; checked, so that no count and no sum of
+    /// counts (when fillnull merges groups) can overflow.
+    total: u64,
 }
 
 impl Stats {
-    /// An empty table over the BY fields `by`.
+    /// An empty table over the BY fields `by`, holding at most
+    /// `DEFAULT_MAX_GROUPS` groups.
     pub fn new(by: &[String]) -> Stats {
+        Stats::with_limit(by, DEFAULT_MAX_GROUPS)
+    }
+
+    /// An empty table over the BY fields `by`, holding at most `limit`
+    /// groups.
+    pub fn with_limit(by: &[String], limit: usize) -> Stats {
         Stats {
             by: by.to_vec(),
             groups: HashMap::new(),
             present: vec![false; by.len()],
             key: Vec::new(),
-            choice: Vec::new(),
+            limit,
+            total: 0,
         }
+    }
+
+    /// Sets the most groups the table may hold from now on (groups it
+    /// already holds stay).
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
     }
 
     /// Number of groups held.
@@ -170,45 +234,67 @@ impl Stats {
     /// Takes the groups held so far, leaving an empty table over the same
     /// BY fields (the map phase sends them and starts over).
     pub fn take(&mut self) -> Stats {
-        let fresh = Stats::new(&self.by);
+        let fresh = Stats::with_limit(&self.by, self.limit);
         std::mem::replace(self, fresh)
     }
 
     /// Adds one event. `values[i]` lists the ranges in `arena` of BY field
     /// i's values (empty = null); the event joins one group per combination
     /// of values, a repeated value counting once per occurrence
-    /// (`dedup_splitvals` defaults to false).
+    /// (`dedup_splitvals` defaults to false). Refused, with nothing added,
+    /// when its distinct combinations alone pass the group limit; refused
+    /// part way when a new group would pass it (the search ends then).
     pub fn add_event(
         &mut self,
         arena: &[u8],
         values: &[Vec<Range<usize>>],
         time: Option<&[u8]>,
-    ) {
+    ) -> Result<(), Limit> {
+        if values.iter().all(|list| list.len() <= 1) {
+            // One combination: no lists to build, no allocation.
+            for (present, list) in self.present.iter_mut().zip(values) {
+                *present |= !list.is_empty();
+            }
+            self.key.clear();
+            for list in values {
+                let value = list.first().map(|r| &arena[r.clone()]);
+                push_key_part(&mut self.key, value);
+            }
+            return self.bump(1, time, time);
+        }
+        let distinct: Vec<Vec<(&[u8], u64)>> =
+            values.iter().map(|list| distinct(arena, list)).collect();
+        let combinations = distinct
+            .iter()
+            .try_fold(1usize, |n, d| n.checked_mul(d.len().max(1)));
+        if combinations.is_none_or(|n| n > self.limit) {
+            return Err(Limit::Groups { limit: self.limit });
+        }
         for (present, list) in self.present.iter_mut().zip(values) {
             *present |= !list.is_empty();
         }
-        let mut choice = std::mem::take(&mut self.choice);
-        choice.clear();
-        choice.resize(values.len(), 0);
+
+        let mut choice = vec![0usize; distinct.len()];
         loop {
             self.key.clear();
-            for (list, &c) in values.iter().zip(&choice) {
-                push_key_part(
-                    &mut self.key,
-                    list.get(c).map(|r| &arena[r.clone()]),
-                );
+            let mut count = 1u64;
+            for (list, &c) in distinct.iter().zip(&choice) {
+                let value = list.get(c);
+                push_key_part(&mut self.key, value.map(|(v, _)| *v));
+                if let Some((_, times)) = value {
+                    count = count.checked_mul(*times).ok_or(Limit::Count)?;
+                }
             }
-            self.bump(1, time, time);
+            self.bump(count, time, time)?;
 
-            let mut i = values.len();
+            let mut i = distinct.len();
             loop {
                 if i == 0 {
-                    self.choice = choice;
-                    return;
+                    return Ok(());
                 }
                 i -= 1;
                 choice[i] += 1;
-                if choice[i] < values[i].len() {
+                if choice[i] < distinct[i].len() {
                     break;
                 }
                 choice[i] = 0;
@@ -216,8 +302,9 @@ impl Stats {
         }
     }
 
-    /// Adds one partial group (from a map phase).
-    pub fn merge(&mut self, partial: &Partial) {
+    /// Adds one partial group (from a map phase); refused when it would
+    /// be a new group past the limit, or its count would overflow.
+    pub fn merge(&mut self, partial: &Partial) -> Result<(), Limit> {
         self.key.clear();
         for (present, value) in self.present.iter_mut().zip(&partial.values) {
             *present |= value.is_some();
@@ -227,18 +314,31 @@ impl Stats {
             partial.count,
             partial.min.as_deref(),
             partial.max.as_deref(),
-        );
+        )
     }
 
-    /// Adds `count` and the times to the group of the key in `self.key`.
-    fn bump(&mut self, count: u64, min: Option<&[u8]>, max: Option<&[u8]>) {
+    /// Adds `count` and the times to the group of the key in `self.key`,
+    /// creating the group unless that would pass the limit.
+    fn bump(
+        &mut self,
+        count: u64,
+        min: Option<&[u8]>,
+        max: Option<&[u8]>,
+    ) -> Result<(), Limit> {
+        let total = self.total.checked_add(count).ok_or(Limit::Count)?;
         if let Some(aggregate) = self.groups.get_mut(self.key.as_slice()) {
             aggregate.add(count, min, max);
-            return;
+            self.total = total;
+            return Ok(());
+        }
+        if self.groups.len() >= self.limit {
+            return Err(Limit::Groups { limit: self.limit });
         }
         let mut aggregate = Aggregate::default();
         aggregate.add(count, min, max);
         self.groups.insert(self.key.as_slice().into(), aggregate);
+        self.total = total;
+        Ok(())
     }
 
     /// The groups with nulls kept, in no particular order (for a map
@@ -293,6 +393,31 @@ impl Stats {
         outcome.rows = rows;
         outcome
     }
+}
+
+/// The distinct values of one field, each with how often it occurs, in
+/// order of first occurrence.
+fn distinct<'a>(
+    arena: &'a [u8],
+    list: &[Range<usize>],
+) -> Vec<(&'a [u8], u64)> {
+    let mut out: Vec<(&[u8], u64)> = Vec::with_capacity(list.len());
+    if list.len() < 2 {
+        out.extend(list.iter().map(|r| (&arena[r.clone()], 1)));
+        return out;
+    }
+    let mut index: HashMap<&[u8], usize> = HashMap::with_capacity(list.len());
+    for r in list {
+        let value = &arena[r.clone()];
+        match index.get(value) {
+            Some(&i) => out[i].1 += 1,
+            None => {
+                index.insert(value, out.len());
+                out.push((value, 1));
+            }
+        }
+    }
+    out
 }
 
 /// Sorts rows by their BY tuple, field by field, in the total order.
@@ -356,7 +481,9 @@ mod tests {
             }
             values.push(ranges);
         }
-        stats.add_event(&arena, &values, time.map(str::as_bytes));
+        stats
+            .add_event(&arena, &values, time.map(str::as_bytes))
+            .unwrap();
     }
 
     fn by(names: &[&str]) -> Vec<String> {
@@ -497,8 +624,101 @@ mod tests {
         }
         let mut reduce = Stats::new(&names);
         for partial in left.partials().chain(right.partials()) {
-            reduce.merge(&partial);
+            reduce.merge(&partial).unwrap();
         }
         assert_eq!(reduce.finish(b"0"), whole.finish(b"0"));
+    }
+
+    /// `add`, keeping the result.
+    fn try_add(stats: &mut Stats, fields: &[Vec<&str>]) -> Result<(), Limit> {
+        let mut arena = Vec::new();
+        let mut values = Vec::new();
+        for list in fields {
+            let mut ranges = Vec::new();
+            for v in list {
+                let start = arena.len();
+                arena.extend_from_slice(v.as_bytes());
+                ranges.push(start..arena.len());
+            }
+            values.push(ranges);
+        }
+        stats.add_event(&arena, &values, Some(b"1"))
+    }
+
+    #[test]
+    fn the_group_past_the_limit_is_refused() {
+        let mut stats = Stats::with_limit(&by(&["h"]), 2);
+        try_add(&mut stats, &[vec!["a"]]).unwrap();
+        try_add(&mut stats, &[vec!["b"]]).unwrap();
+        assert_eq!(
+            try_add(&mut stats, &[vec!["c"]]),
+            Err(Limit::Groups { limit: 2 })
+        );
+        // Existing groups still take events.
+        try_add(&mut stats, &[vec!["a"]]).unwrap();
+        assert_eq!(stats.len(), 2);
+        assert_eq!(show(&stats.finish(b"0").rows), vec!["a|2|1|1", "b|1|1|1"]);
+    }
+
+    #[test]
+    fn a_cross_product_past_the_limit_is_refused_before_any_group() {
+        let mut stats = Stats::with_limit(&by(&["a", "b"]), 3);
+        let err = try_add(&mut stats, &[vec!["1", "2"], vec!["x", "y"]]);
+        assert_eq!(err, Err(Limit::Groups { limit: 3 }));
+        assert!(stats.is_empty());
+        // 2 x 1 combinations fit.
+        try_add(&mut stats, &[vec!["1", "2"], vec!["x"]]).unwrap();
+        assert_eq!(stats.len(), 2);
+    }
+
+    #[test]
+    fn repeated_values_are_counted_not_visited() {
+        // 100,000 copies of one value in each of three BY fields: Splunk's
+        // stats counts the event 10^15 times in one group. Visiting every
+        // combination would take days; counting distinct values is one
+        // step.
+        let mut stats = Stats::new(&by(&["a", "b", "c"]));
+        let field = |v: &'static str| vec![v; 100_000];
+        try_add(&mut stats, &[field("x"), field("y"), field("z")]).unwrap();
+        assert_eq!(
+            show(&stats.finish(b"0").rows),
+            vec!["x|y|z|1000000000000000|1|1"]
+        );
+    }
+
+    #[test]
+    fn a_count_past_64_bits_is_refused() {
+        // Seven fields of 1024 repeats: 2^70 combinations of one group.
+        let names = by(&["a", "b", "c", "d", "e", "f", "g"]);
+        let mut stats = Stats::new(&names);
+        let fields: Vec<Vec<&str>> = (0..7).map(|_| vec!["v"; 1024]).collect();
+        assert_eq!(try_add(&mut stats, &fields), Err(Limit::Count));
+        // 2^60 per event: fifteen events fit in 64 bits, the 16th does not.
+        let mut stats = Stats::new(&names);
+        let fields: Vec<Vec<&str>> = (0..7)
+            .map(|i| vec!["v"; if i < 6 { 1024 } else { 1 }])
+            .collect();
+        for _ in 0..15 {
+            try_add(&mut stats, &fields).unwrap();
+        }
+        assert_eq!(try_add(&mut stats, &fields), Err(Limit::Count));
+    }
+
+    #[test]
+    fn merge_respects_the_limit() {
+        let mut stats = Stats::with_limit(&by(&["h"]), 1);
+        let partial = |v: &str| Partial {
+            values: vec![Some(v.as_bytes().into())],
+            count: 3,
+            min: None,
+            max: None,
+        };
+        stats.merge(&partial("a")).unwrap();
+        stats.merge(&partial("a")).unwrap();
+        assert_eq!(
+            stats.merge(&partial("b")),
+            Err(Limit::Groups { limit: 1 })
+        );
+        assert_eq!(show(&stats.finish(b"0").rows), vec!["a|6||"]);
     }
 }

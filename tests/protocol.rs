@@ -136,7 +136,8 @@ fn unknown_option_error_is_shown_and_exits_one() {
     assert_eq!(run.code, 1);
     let text = "unknown option 'patern=*x*'; valid options are pattern, \
                 condition, hunts, hunts_file, field, by, value, distributed, \
-                reassemble, reassembly_limit (each as name=value)";
+                reassemble, reassembly_limit, max_chunk_bytes, max_groups \
+                (each as name=value)";
     assert_eq!(run.replies.len(), 1);
     assert_eq!(
         run.replies[0].0,
