@@ -18,7 +18,7 @@
 
 use std::io::{self, BufRead, Write};
 
-use crate::error::{preview, Error, ErrorKind, Result};
+use crate::error::{header_preview, Error, ErrorKind, Result};
 
 /// The longest header line accepted, in bytes. Real headers are about 25
 /// bytes; anything longer is garbage and is reported as such.
@@ -132,15 +132,16 @@ impl<R: BufRead> ChunkReader<R> {
     pub fn read_head(&mut self) -> Result<Option<ChunkHead<'_>>> {
         debug_assert_eq!(self.body_left, 0, "previous body not read");
         let number = self.count + 1;
-        let start = self.offset;
         if !self.read_header_line(number)? {
             return Ok(None);
         }
+        // Blank lines skipped before the header moved `offset` past them.
+        let start = self.offset;
         let (m, b) = parse_header(&self.header).ok_or_else(|| {
             Error::new(ErrorKind::BadHeader {
                 chunk: number,
                 offset: start,
-                found: preview(&self.header),
+                found: header_preview(&self.header),
             })
         })?;
         let declared = m.saturating_add(b);
@@ -260,7 +261,7 @@ impl<R: BufRead> ChunkReader<R> {
                         return Err(Error::new(ErrorKind::BadHeader {
                             chunk: number,
                             offset: self.offset,
-                            found: preview(&self.header),
+                            found: header_preview(&self.header),
                         }));
                     }
                 }
@@ -451,12 +452,27 @@ mod tests {
     }
 
     #[test]
+    fn offsets_count_skipped_blank_lines() {
+        let err = read_all(b"\n\n\n12345\n").unwrap_err();
+        assert!(err.to_string().starts_with("chunk 1 at byte 3:"), "{err}");
+    }
+
+    #[test]
+    fn bytes_after_a_misframed_getinfo_are_not_echoed() {
+        let stream = b"chunked 1.0,2,0\n{}\"session_key\":\"SeCrEt-123\"}\n";
+        let err = read_all(stream).unwrap_err().to_string();
+        assert!(!err.contains("SeCrEt"), "{err}");
+        assert!(err.contains("not shown"), "{err}");
+    }
+
+    #[test]
     fn garbage_header_is_named() {
         let err = read_all(b"hello world\n").unwrap_err();
         assert_eq!(
             err.to_string(),
             "chunk 1 at byte 0: expected a header 'chunked 1.0,<metadata \
-             length>,<body length>', found \"hello world\\n\""
+             length>,<body length>', found 12 bytes that do not start with \
+             'chunked' (not shown: they may be event data)"
         );
         for bad in [
             &b"chunked 1.0,-1,0\n"[..],
