@@ -18,7 +18,7 @@
 
 use std::io::{self, BufRead, Write};
 
-use crate::error::{preview, Error, ErrorKind, Result};
+use crate::error::{header_preview, Error, ErrorKind, Result};
 
 /// The longest header line accepted, in bytes. Real headers are about 25
 /// bytes; anything longer is garbage and is reported as such.
@@ -45,6 +45,17 @@ pub struct Chunk<'a> {
     pub body: &'a [u8],
 }
 
+/// A chunk's header and metadata, its body still in the stream.
+#[derive(Debug)]
+pub struct ChunkHead<'a> {
+    /// 1-based position of the chunk in the stream.
+    pub number: u64,
+    /// The metadata bytes (a JSON object when well formed).
+    pub metadata: &'a [u8],
+    /// The body's length in bytes.
+    pub body: u64,
+}
+
 /// Reads chunks from a byte stream, one at a time, reusing its buffers.
 pub struct ChunkReader<R> {
     /// The underlying buffered stream.
@@ -57,10 +68,16 @@ pub struct ChunkReader<R> {
     max_chunk_bytes: u64,
     /// Reused buffer for the header line.
     header: Vec<u8>,
-    /// Reused buffer for the metadata.
+    /// Reused buffer for the metadata; only its first bytes belong to
+    /// the current chunk.
     metadata: Vec<u8>,
-    /// Reused buffer for the body.
+    /// Reused buffer for the body; only its first bytes belong to the
+    /// current chunk.
     body: Vec<u8>,
+    /// Length of the current chunk's body.
+    body_len: u64,
+    /// Bytes of the current chunk's body still in the stream.
+    body_left: u64,
 }
 
 impl<R: BufRead> ChunkReader<R> {
@@ -74,6 +91,8 @@ impl<R: BufRead> ChunkReader<R> {
             header: Vec::with_capacity(MAX_HEADER_BYTES),
             metadata: Vec::new(),
             body: Vec::new(),
+            body_len: 0,
+            body_left: 0,
         }
     }
 
@@ -95,16 +114,34 @@ impl<R: BufRead> ChunkReader<R> {
     /// Reads the next chunk. Returns `None` when the stream ends cleanly
     /// between chunks, and an error when it ends inside one.
     pub fn read_chunk(&mut self) -> Result<Option<Chunk<'_>>> {
+        let Some(head) = self.read_head()? else {
+            return Ok(None);
+        };
+        let (number, m, b) = (head.number, head.metadata.len(), head.body);
+        self.read_rest()?;
+        Ok(Some(Chunk {
+            number,
+            metadata: &self.metadata[..m],
+            body: &self.body[..b as usize],
+        }))
+    }
+
+    /// Reads the next chunk's header and metadata, leaving its body in the
+    /// stream for `read_body`. Returns `None` when the stream ends cleanly
+    /// between chunks. The previous chunk's body must have been read.
+    pub fn read_head(&mut self) -> Result<Option<ChunkHead<'_>>> {
+        debug_assert_eq!(self.body_left, 0, "previous body not read");
         let number = self.count + 1;
-        let start = self.offset;
         if !self.read_header_line(number)? {
             return Ok(None);
         }
+        // Blank lines skipped before the header moved `offset` past them.
+        let start = self.offset;
         let (m, b) = parse_header(&self.header).ok_or_else(|| {
             Error::new(ErrorKind::BadHeader {
                 chunk: number,
                 offset: start,
-                found: preview(&self.header),
+                found: header_preview(&self.header),
             })
         })?;
         let declared = m.saturating_add(b);
@@ -117,14 +154,73 @@ impl<R: BufRead> ChunkReader<R> {
         }
 
         read_part(&mut self.input, &mut self.metadata, m, number, "metadata")?;
-        read_part(&mut self.input, &mut self.body, b, number, "body")?;
         self.offset += self.header.len() as u64 + declared;
         self.count = number;
-        Ok(Some(Chunk {
+        self.body_len = b;
+        self.body_left = b;
+        Ok(Some(ChunkHead {
             number,
-            metadata: &self.metadata,
-            body: &self.body,
+            metadata: &self.metadata[..m as usize],
+            body: b,
         }))
+    }
+
+    /// Reads what is left of the current chunk's body into the reader's
+    /// own buffer (which only grows) and returns it.
+    pub fn read_rest(&mut self) -> Result<&[u8]> {
+        let left = self.body_left as usize;
+        let mut body = std::mem::take(&mut self.body);
+        let mut got = 0;
+        let filled = loop {
+            if got == left {
+                break Ok(());
+            }
+            // Room grows with the bytes that arrive, as in `read_part`.
+            if body.len() <= got {
+                let room = got.max(FIRST_RESERVE).min(left - got);
+                body.reserve_exact(got + room - body.len());
+                body.resize(got + room, 0);
+            }
+            let end = body.len().min(left);
+            if let Err(e) = self.read_body(&mut body[got..end]) {
+                break Err(e);
+            }
+            got = end;
+        };
+        self.body = body;
+        filled?;
+        Ok(&self.body[..left])
+    }
+
+    /// Bytes of the current chunk's body not read yet.
+    pub fn body_left(&self) -> u64 {
+        self.body_left
+    }
+
+    /// Reads the next `buf.len()` bytes of the current chunk's body (no
+    /// more than `body_left`), looping over short reads; reports a
+    /// truncated chunk if the stream ends first.
+    pub fn read_body(&mut self, buf: &mut [u8]) -> Result<()> {
+        assert!(buf.len() as u64 <= self.body_left, "read past the body");
+        let mut got = 0;
+        while got < buf.len() {
+            match self.input.read(&mut buf[got..]) {
+                Ok(0) => {
+                    let arrived = self.body_len - self.body_left + got as u64;
+                    return Err(Error::new(ErrorKind::Truncated {
+                        chunk: self.count,
+                        part: "body",
+                        expected: self.body_len,
+                        got: arrived,
+                    }));
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.body_left -= got as u64;
+        Ok(())
     }
 
     /// Reads the header line into `self.header`, skipping blank lines before
@@ -165,7 +261,7 @@ impl<R: BufRead> ChunkReader<R> {
                         return Err(Error::new(ErrorKind::BadHeader {
                             chunk: number,
                             offset: self.offset,
-                            found: preview(&self.header),
+                            found: header_preview(&self.header),
                         }));
                     }
                 }
@@ -186,8 +282,13 @@ fn fill<R: BufRead>(input: &mut R) -> io::Result<&[u8]> {
     input.fill_buf()
 }
 
-/// Reads exactly `len` bytes into `buf` (replacing its content), looping
-/// over short reads; reports a truncated chunk if the stream ends first.
+/// Reads exactly `len` bytes into `buf[..len]`, looping over short reads;
+/// reports a truncated chunk if the stream ends first.
+///
+/// The bytes go straight from the stream into `buf` (a `BufReader` hands
+/// a large read to the operating system without copying through its own
+/// buffer), and `buf` only ever grows: its bytes beyond `len` are stale
+/// content of earlier chunks, so no chunk pays for zeroing or freeing it.
 fn read_part<R: BufRead>(
     input: &mut R,
     buf: &mut Vec<u8>,
@@ -195,36 +296,33 @@ fn read_part<R: BufRead>(
     chunk: u64,
     part: &'static str,
 ) -> Result<()> {
-    buf.clear();
     let len = len as usize;
-    while buf.len() < len {
-        grow(buf, len);
-        let available = fill(input)?;
-        if available.is_empty() {
-            return Err(Error::new(ErrorKind::Truncated {
-                chunk,
-                part,
-                expected: len as u64,
-                got: buf.len() as u64,
-            }));
+    let mut got = 0;
+    while got < len {
+        // Room grows with the bytes that really arrive (at most doubling):
+        // a header that declares a gigabyte and sends nothing costs a small
+        // buffer. The buffer never shrinks, so steady chunks reuse it.
+        if buf.len() <= got {
+            let room = got.max(FIRST_RESERVE).min(len - got);
+            buf.reserve_exact(got + room - buf.len());
+            buf.resize(got + room, 0);
         }
-        let take = available.len().min(len - buf.len());
-        buf.extend_from_slice(&available[..take]);
-        input.consume(take);
+        let end = buf.len().min(len);
+        match input.read(&mut buf[got..end]) {
+            Ok(0) => {
+                return Err(Error::new(ErrorKind::Truncated {
+                    chunk,
+                    part,
+                    expected: len as u64,
+                    got: got as u64,
+                }));
+            }
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
-}
-
-/// Makes room in `buf` for more of a part `len` bytes long, at most
-/// doubling what has arrived so far (and at least `FIRST_RESERVE` bytes).
-/// A header that declares a gigabyte and then sends nothing costs a small
-/// buffer, not a gigabyte: memory follows the bytes that really arrive.
-fn grow(buf: &mut Vec<u8>, len: usize) {
-    if buf.capacity() > buf.len() {
-        return;
-    }
-    let more = buf.len().max(FIRST_RESERVE).min(len - buf.len());
-    buf.reserve_exact(more);
 }
 
 /// Parses `chunked 1.0,<m>,<b>\n`, accepting the spaces the SDK's reader
@@ -354,12 +452,27 @@ mod tests {
     }
 
     #[test]
+    fn offsets_count_skipped_blank_lines() {
+        let err = read_all(b"\n\n\n12345\n").unwrap_err();
+        assert!(err.to_string().starts_with("chunk 1 at byte 3:"), "{err}");
+    }
+
+    #[test]
+    fn bytes_after_a_misframed_getinfo_are_not_echoed() {
+        let stream = b"chunked 1.0,2,0\n{}\"session_key\":\"SeCrEt-123\"}\n";
+        let err = read_all(stream).unwrap_err().to_string();
+        assert!(!err.contains("SeCrEt"), "{err}");
+        assert!(err.contains("not shown"), "{err}");
+    }
+
+    #[test]
     fn garbage_header_is_named() {
         let err = read_all(b"hello world\n").unwrap_err();
         assert_eq!(
             err.to_string(),
             "chunk 1 at byte 0: expected a header 'chunked 1.0,<metadata \
-             length>,<body length>', found \"hello world\\n\""
+             length>,<body length>', found 12 bytes that do not start with \
+             'chunked' (not shown: they may be event data)"
         );
         for bad in [
             &b"chunked 1.0,-1,0\n"[..],

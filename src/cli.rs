@@ -48,6 +48,10 @@ USAGE
                                        n mod K, each runs the map phase,
                                        the search head merges; --measure
                                        also runs one process and compares
+  scriptblockhunt gen [--size N | --events N] [OPTIONS] > STREAM
+                                       write a large synthetic stream of
+                                       4104 events for benchmarks (see
+                                       scriptblockhunt gen --help)
 
 OPTIONS (the search command's options, same meaning)
   --pattern WILDCARD   match when any pattern matches (repeatable;
@@ -243,6 +247,10 @@ pub fn main(argv: &[String]) -> i32 {
     };
     crate::logger::init(LevelFilter::Warn);
     let rest = &argv[1..];
+    if rest.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{HELP}");
+        return 0;
+    }
     let result = match first.as_str() {
         "-h" | "--help" | "help" => {
             print!("{HELP}");
@@ -255,6 +263,7 @@ pub fn main(argv: &[String]) -> i32 {
         "hunt" => run_hunt(rest),
         "record" => run_record(rest),
         "replay" => run_replay(rest),
+        "gen" => crate::generate::run(rest),
         other => Err(Error::usage(format!(
             "unknown command {other}; see scriptblockhunt --help"
         ))),
@@ -397,6 +406,12 @@ fn run_replay(argv: &[String]) -> Result<i32> {
     }
     if replayed.result.is_err() {
         return Ok(1);
+    }
+    if !replayed.finished {
+        eprintln!(
+            "scriptblockhunt: WARN: the stream has no finished:true chunk \
+             (a getinfo probe or a cancelled search): no result rows"
+        );
     }
     let rows = records::all_rows(&replayed.body)?;
     let Some((header, rows)) = rows.split_first() else {

@@ -399,6 +399,7 @@ fn refused(text: String) -> Replayed {
         body: Vec::new(),
         messages: vec![("ERROR".to_string(), text.clone())],
         result: Err(Error::usage(text)),
+        finished: true,
     }
 }
 

@@ -227,6 +227,24 @@ pub fn preview(bytes: &[u8]) -> String {
     format!("\"{out}\"")
 }
 
+/// What an error may show of a line that should have been a chunk header.
+/// A line that starts like a header, or holds only digits, separators and
+/// spaces, is shown (as `preview` does); any other line is described, not
+/// shown: after a mis-framed chunk it may be the rest of the getinfo JSON,
+/// session key included, or event text.
+pub fn header_preview(line: &[u8]) -> String {
+    let header_like = line.starts_with(b"chunked")
+        || line.iter().all(|b| b"0123456789.,+- \t\r\n".contains(b));
+    if header_like {
+        return preview(line);
+    }
+    format!(
+        "{} bytes that do not start with 'chunked' (not shown: they may be \
+         event data)",
+        line.len()
+    )
+}
+
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
 

@@ -31,6 +31,7 @@ use std::collections::HashMap;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::condition::{Condition, Node};
+use crate::literal::Finder;
 use crate::pattern::Pattern;
 
 /// What the literal scan says about one wildcard.
@@ -81,6 +82,9 @@ pub struct Matcher {
     free: Vec<usize>,
     /// The scanner over all literals; `None` when there are none.
     scanner: Option<AhoCorasick>,
+    /// With exactly one literal (the default hunt), the faster two-byte
+    /// finder for it, used instead of `scanner`.
+    single: Option<Finder>,
     /// The conditions.
     exprs: Vec<Expr>,
     /// For each wildcard, the conditions that use it.
@@ -186,7 +190,12 @@ impl Matcher {
             }
         }
 
+        let single = match literals.as_slice() {
+            [only] => Some(Finder::new(only)),
+            _ => None,
+        };
         Ok(Matcher {
+            single,
             seen: vec![false; literals.len()],
             seen_list: Vec::new(),
             found: vec![0; patterns.len()],
@@ -224,7 +233,20 @@ impl Matcher {
 
     /// Tests one value of the current event's field.
     pub fn feed(&mut self, value: &[u8]) {
-        if let Some(scanner) = &self.scanner {
+        if let Some(finder) = &self.single {
+            // Only whether each literal occurs counts, not where or how
+            // often: one search answers it for the only literal.
+            if finder.find(value).is_some() {
+                self.seen[0] = true;
+                self.seen_list.push(0);
+                for &p in &self.holders[0] {
+                    if self.found[p] == 0 {
+                        self.found_list.push(p);
+                    }
+                    self.found[p] += 1;
+                }
+            }
+        } else if let Some(scanner) = &self.scanner {
             for m in scanner.find_overlapping_iter(value) {
                 let id = m.pattern().as_usize();
                 if self.seen[id] {

@@ -13,7 +13,7 @@
 //! to right pass decides: time is linear in the value's length whatever the
 //! pattern, and no backtracking can explode.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use crate::literal::Finder;
 
 /// One compiled wildcard.
 #[derive(Clone, Debug)]
@@ -25,7 +25,7 @@ pub struct Pattern {
     /// Literal after the last star; `None` when the pattern has no star.
     tail: Option<Vec<u8>>,
     /// Searchers for the non-empty literals between stars, in order.
-    middle: Vec<AhoCorasick>,
+    middle: Vec<Finder>,
     /// Length of each middle literal, in the same order.
     middle_len: Vec<usize>,
 }
@@ -46,7 +46,7 @@ impl Pattern {
         };
         let inner: Vec<&[u8]> =
             inner.iter().copied().filter(|p| !p.is_empty()).collect();
-        let middle = inner.iter().map(|lit| searcher(lit)).collect();
+        let middle = inner.iter().map(|lit| Finder::new(lit)).collect();
         let middle_len = inner.iter().map(|lit| lit.len()).collect();
         Pattern {
             text: text.to_string(),
@@ -87,22 +87,12 @@ impl Pattern {
         }
         for (searcher, len) in self.middle.iter().zip(&self.middle_len) {
             match searcher.find(inner) {
-                Some(found) => inner = &inner[found.start() + len..],
+                Some(start) => inner = &inner[start + len..],
                 None => return false,
             }
         }
         true
     }
-}
-
-/// A case-insensitive leftmost searcher for one literal.
-fn searcher(literal: &[u8]) -> AhoCorasick {
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostFirst)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build([literal])
-        .expect("one short literal always builds")
 }
 
 /// Several patterns: a value matches when any of them does.

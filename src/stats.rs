@@ -74,10 +74,10 @@ struct Extreme {
 }
 
 impl Extreme {
-    /// The extreme for `text`.
-    fn new(text: &[u8]) -> Extreme {
+    /// The extreme for `text`, whose number was parsed already.
+    fn with_number(number: Option<f64>, text: &[u8]) -> Extreme {
         Extreme {
-            number: order::number(text),
+            number,
             text: text.into(),
         }
     }
@@ -105,16 +105,19 @@ impl Aggregate {
     /// cannot overflow.
     fn add(&mut self, count: u64, min: Option<&[u8]>, max: Option<&[u8]>) {
         self.count += count;
+        // A value is copied only when it becomes the new min or max.
         if let Some(t) = min {
-            let t = Extreme::new(t);
-            if self.min.as_ref().is_none_or(|m| t.key() < m.key()) {
-                self.min = Some(t);
+            let number = order::number(t);
+            let key = Key::with_number(number, t);
+            if self.min.as_ref().is_none_or(|m| key < m.key()) {
+                self.min = Some(Extreme::with_number(number, t));
             }
         }
         if let Some(t) = max {
-            let t = Extreme::new(t);
-            if self.max.as_ref().is_none_or(|m| t.key() > m.key()) {
-                self.max = Some(t);
+            let number = order::number(t);
+            let key = Key::with_number(number, t);
+            if self.max.as_ref().is_none_or(|m| key > m.key()) {
+                self.max = Some(Extreme::with_number(number, t));
             }
         }
     }
@@ -247,6 +250,18 @@ impl Stats {
         values: &[Vec<Range<usize>>],
         time: Option<&[u8]>,
     ) -> Result<(), Limit> {
+        if values.iter().all(|list| list.len() <= 1) {
+            // One combination: no lists to build, no allocation.
+            for (present, list) in self.present.iter_mut().zip(values) {
+                *present |= !list.is_empty();
+            }
+            self.key.clear();
+            for list in values {
+                let value = list.first().map(|r| &arena[r.clone()]);
+                push_key_part(&mut self.key, value);
+            }
+            return self.bump(1, time, time);
+        }
         let distinct: Vec<Vec<(&[u8], u64)>> =
             values.iter().map(|list| distinct(arena, list)).collect();
         let combinations = distinct

@@ -96,7 +96,7 @@ pub fn body(events: &[WinEvent], names: &[String]) -> Vec<u8> {
 
 /// Writes one CSV line the way Splunk quotes: everything that is not plain
 /// ASCII letters and digits goes in quotes.
-fn line(cells: &[&[u8]], out: &mut Vec<u8>) {
+pub(crate) fn line(cells: &[&[u8]], out: &mut Vec<u8>) {
     for (i, cell) in cells.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -118,7 +118,7 @@ fn line(cells: &[&[u8]], out: &mut Vec<u8>) {
 }
 
 /// Encodes values as an `__mv_` cell: `$v1$;$v2$`, `$` doubled.
-fn multivalue(values: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn multivalue(values: &[Vec<u8>]) -> Vec<u8> {
     let mut cell = Vec::new();
     for (i, value) in values.iter().enumerate() {
         if i > 0 {
@@ -158,6 +158,8 @@ pub struct Replayed {
     pub messages: Vec<(String, String)>,
     /// The command's own end: an error if it failed.
     pub result: Result<()>,
+    /// True when the command sent a `finished:true` reply.
+    pub finished: bool,
 }
 
 /// Plays `stream` through the command in-process. When `args` is given, it
@@ -182,6 +184,7 @@ pub fn replay<R: BufRead>(
         body: Vec::new(),
         messages: Vec::new(),
         result,
+        finished: false,
     };
     let mut replies = ChunkReader::new(&output[..]);
     while let Some(chunk) = replies.read_chunk()? {
@@ -198,6 +201,7 @@ pub fn replay<R: BufRead>(
         }
         if metadata["finished"] == json!(true) {
             replayed.body = chunk.body.to_vec();
+            replayed.finished = true;
         }
     }
     Ok(replayed)
