@@ -228,6 +228,30 @@ const ROWS: &[Row] = &[
         ),
     },
     Row {
+        id: "misframed-getinfo",
+        input: "a getinfo whose declared metadata length ends after \
+                `{\"action\":\"getinfo\"}`, so that the rest of its JSON, \
+                session key included, is read as the next header line",
+        stream: || {
+            let rest = format!(
+                r#","searchinfo":{{"args":[],"session_key":"{}","splunkd_uri":"{}"}}}}"#,
+                common::SESSION_KEY,
+                common::SPLUNKD_URI
+            );
+            cat(&[
+                b"chunked 1.0,20,0\n",
+                br#"{"action":"getinfo"}"#,
+                rest.as_bytes(),
+                b"\n",
+            ])
+        },
+        outcome: Outcome::Error(
+            "chunk 2 at byte 37: expected a header 'chunked 1.0,<metadata \
+             length>,<body length>', found 128 bytes that do not start with \
+             'chunked' (not shown: they may be event data)",
+        ),
+    },
+    Row {
         id: "empty-stream",
         input: "getinfo missing: stdin closed before any byte",
         stream: Vec::new,
@@ -776,6 +800,7 @@ row_tests! {
     deep_metadata => "deep-metadata",
     nul_in_metadata => "nul-in-metadata",
     invalid_utf8_in_args => "invalid-utf8-in-args",
+    misframed_getinfo => "misframed-getinfo",
     empty_stream => "empty-stream",
     no_action => "no-action",
     execute_before_getinfo => "execute-before-getinfo",
