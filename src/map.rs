@@ -27,8 +27,8 @@ use std::io::{BufRead, Write};
 use log::{debug, info, warn};
 
 use crate::chunk::{write_chunk, ChunkReader};
-use crate::error::{Error, ErrorKind, Result};
-use crate::metadata::{parse_request, Reply, Request};
+use crate::error::Result;
+use crate::metadata::Reply;
 use crate::options::Options;
 use crate::partial;
 use crate::search::Search;
@@ -85,16 +85,7 @@ pub fn converse<R: BufRead, W: Write>(
             return Ok(());
         };
         let number = chunk.number;
-        let finished = match parse_request(number, chunk.metadata)? {
-            Request::Execute { finished } => finished,
-            Request::GetInfo(_) => {
-                return Err(Error::new(ErrorKind::Sequence {
-                    chunk: number,
-                    reason: "a second getinfo request; expected execute"
-                        .to_string(),
-                }));
-            }
-        };
+        let finished = session::execute_finished(number, chunk.metadata)?;
         session::feed(&mut search, None, number, chunk.body, &names)?;
 
         let mut body = Vec::new();

@@ -95,16 +95,7 @@ fn converse<R: BufRead, W: Write>(
             return Ok(());
         };
         let number = chunk.number;
-        let finished = match parse_request(number, chunk.metadata)? {
-            Request::Execute { finished } => finished,
-            Request::GetInfo(_) => {
-                return Err(Error::new(ErrorKind::Sequence {
-                    chunk: number,
-                    reason: "a second getinfo request; expected execute"
-                        .to_string(),
-                }));
-            }
-        };
+        let finished = execute_finished(number, chunk.metadata)?;
         if let Some(reduce) = &mut reduce {
             reduce.feed(number, reader.read_rest()?)?;
             debug!(
@@ -154,6 +145,18 @@ fn converse<R: BufRead, W: Write>(
             None => search.finish(),
         };
         return finish(results, counters, full_checks, warnings, output);
+    }
+}
+
+/// Decodes the metadata of an execute chunk after getinfo: its
+/// `finished` flag, or an error for a second getinfo.
+pub(crate) fn execute_finished(number: u64, metadata: &[u8]) -> Result<bool> {
+    match parse_request(number, metadata)? {
+        Request::Execute { finished } => Ok(finished),
+        Request::GetInfo(_) => Err(Error::new(ErrorKind::Sequence {
+            chunk: number,
+            reason: "a second getinfo request; expected execute".to_string(),
+        })),
     }
 }
 
