@@ -179,15 +179,7 @@ fn parse(argv: &[String]) -> Result<Command> {
             i += 1;
             continue;
         }
-        let value = match inline {
-            Some(v) => v,
-            None => {
-                i += 1;
-                argv.get(i).cloned().ok_or_else(|| {
-                    Error::usage(format!("{flag} needs a value"))
-                })?
-            }
-        };
+        let value = flag_value(argv, &mut i, flag, inline)?;
         match flag {
             "--tz" => command.tz = Some(value),
             "--threads" => {
@@ -235,6 +227,23 @@ fn absolute(path: &str) -> Result<String> {
         Error::usage(format!("--hunts-file: no working directory: {e}"))
     })?;
     Ok(cwd.join(path).display().to_string())
+}
+
+/// The value of `flag`: the text after its `=` (`inline`), else the next
+/// argument, which `i` then moves to.
+pub(crate) fn flag_value(
+    argv: &[String],
+    i: &mut usize,
+    flag: &str,
+    inline: Option<String>,
+) -> Result<String> {
+    if let Some(value) = inline {
+        return Ok(value);
+    }
+    *i += 1;
+    argv.get(*i)
+        .cloned()
+        .ok_or_else(|| Error::usage(format!("{flag} needs a value")))
 }
 
 /// Runs the program with `argv` (without the program name) and returns its

@@ -90,15 +90,7 @@ pub fn take_flags(argv: &[String]) -> Result<(Option<Settings>, Vec<String>)> {
             i += 1;
             continue;
         }
-        let value = match inline {
-            Some(v) => v,
-            None => {
-                i += 1;
-                argv.get(i).cloned().ok_or_else(|| {
-                    Error::usage(format!("{flag} needs a value"))
-                })?
-            }
-        };
+        let value = crate::cli::flag_value(argv, &mut i, flag, inline)?;
         match flag {
             "--indexers" => {
                 indexers = Some(count(flag, &value, MAX_INDEXERS)?);
