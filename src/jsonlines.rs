@@ -283,13 +283,9 @@ mod tests {
         event(&object, &TimeZone::get("Europe/Berlin").unwrap())
     }
 
+    /// The values of `name`, joined by `|` (see `WinEvent::joined`).
     fn get(event: &WinEvent, name: &str) -> Option<String> {
-        let values = event.get(name)?;
-        let texts: Vec<String> = values
-            .iter()
-            .map(|v| String::from_utf8_lossy(v).into_owned())
-            .collect();
-        Some(texts.join("|"))
+        event.joined(name)
     }
 
     #[test]

@@ -47,6 +47,18 @@ impl WinEvent {
             .map(|(_, v)| v.as_slice())
     }
 
+    /// The values of `name` as text joined by `|`, for tests that compare
+    /// extracted fields with expected strings.
+    #[cfg(test)]
+    pub fn joined(&self, name: &str) -> Option<String> {
+        let values = self.get(name)?;
+        let texts: Vec<String> = values
+            .iter()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect();
+        Some(texts.join("|"))
+    }
+
     /// The first value of `name`.
     pub fn first(&self, name: &str) -> Option<&[u8]> {
         self.get(name).and_then(|v| v.first()).map(|v| v.as_slice())
