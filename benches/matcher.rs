@@ -70,8 +70,9 @@ fn time(matcher: &mut Matcher, value: &[u8]) -> (f64, bool) {
     let mut decided = Vec::new();
     let start = Instant::now();
     while start.elapsed() < BUDGET || calls < 3 {
-        matcher.feed(black_box(value));
-        matcher.decide(&mut decided);
+        let whole = 0..value.len();
+        let values = std::slice::from_ref(&whole);
+        matcher.decide(black_box(value), values, &mut decided);
         black_box(&decided);
         calls += 1;
     }

@@ -32,6 +32,7 @@ pub mod input;
 pub mod jsonlines;
 pub mod jsonout;
 pub mod literal;
+pub mod literals;
 pub mod logger;
 pub mod map;
 pub mod matcher;

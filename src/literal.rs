@@ -221,7 +221,7 @@ fn probes(needle: &[u8]) -> (usize, usize) {
 /// How common a byte is in script text, higher for more common: a fixed
 /// ranking (English letter frequency; spaces, line breaks and the
 /// punctuation of PowerShell command lines counted as very common).
-fn commonness(byte: u8) -> u32 {
+pub(crate) fn commonness(byte: u8) -> u32 {
     const LETTERS: &[u8] = b"zqjxkvbpgwyfmculdhrsnioate";
     let lower = byte.to_ascii_lowercase();
     if let Some(rank) = LETTERS.iter().position(|&l| l == lower) {

@@ -1,38 +1,55 @@
 //! Many conditions over one field, decided together.
 //!
 //! Running the ESCU hunts one after another would test each script block
-//! against some 250 distinct wildcards (and many more, counting repeats). Instead every literal of every wildcard (the
-//! text between the stars) goes into one Aho-Corasick automaton, ASCII
-//! case-insensitive, and one overlapping scan of a value tells which
-//! literals occur in it. A wildcard can only match when all its literals
-//! occur, so that scan decides most of them outright:
+//! against some 250 distinct wildcards. Instead the conditions are decided
+//! together, in two steps, and most events need only the first.
 //!
-//! * a wildcard with a literal missing is false, without looking further;
-//! * a wildcard `*literal*` is true as soon as its literal occurs;
-//! * any other wildcard whose literals all occur (`*a*b*`, `a*`, `*a`,
-//!   `exact`) gets its full check, [`Pattern::is_match`], at most once per
-//!   value;
-//! * a wildcard without literals (`*`) is checked on every value.
+//! **Gates.** Each condition gets a few literals (the text between a
+//! wildcard's stars) such that, when none of them occurs in the event, the
+//! condition has the value it has when no wildcard matches at all (false,
+//! unless it is a `NOT` of something): one literal of a wildcard, any one
+//! gate of an `AND` whose child is false without matches (the cheapest:
+//! long literals first), all the gates of an `OR`. One scan of each value
+//! by a [`LiteralSet`] over every condition's gate literals, exact and
+//! sampled so that it reads a fraction of the bytes, tells which gates
+//! occur. An event with none (nearly every event) is decided there: the
+//! conditions take their values without matches, computed once at the
+//! start.
 //!
-//! Only the conditions that use a wildcard found true are evaluated; the
-//! others take the value they have when no wildcard matches, computed once
-//! at the start (false, unless the condition is a `NOT` of something).
+//! **Checks.** Only the conditions with a gate present (and those without
+//! any gate, such as `ScriptBlockText=*`) are evaluated, from the left,
+//! with `AND` and `OR` stopping early. A wildcard's result is the OR over
+//! the event's values (semantics notes §2.4) and is computed at most once
+//! per event: a `*literal*` whose literal is a gate is known from the
+//! scan; a wildcard with a gate literal the scan did not find is false; any
+//! other is matched ([`Pattern::is_match`], linear) against each value
+//! until one matches.
 //!
-//! Everything is linear in the value's length: one scan, which reports
-//! each occurrence of each literal once, plus one linear full check per
-//! distinct wildcard at most. Nothing backtracks.
+//! When many conditions are opened in one event (a text crafted to hold
+//! every gate), checking them one by one would read the text once per
+//! wildcard; past [`EXHAUSTIVE`] conditions the event is instead decided as
+//! a whole: one Aho-Corasick automaton over every literal, ASCII
+//! case-insensitive, tells in one overlapping scan which literals occur,
+//! which decides most wildcards outright (a missing literal means false,
+//! a found `*literal*` true), and the rest get one full check each.
 //!
-//! A field with several values matches a wildcard when any value does
-//! (semantics notes §2.4), so the wildcards' results of one event are the
-//! OR over its values, and the conditions are decided once per event.
+//! Everything is linear in the event's length: one gate scan, then either
+//! at most one check per distinct wildcard of the opened conditions, or
+//! one automaton scan plus at most one full check per distinct wildcard.
+//! Nothing backtracks.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::condition::{Condition, Node};
-use crate::literal::Finder;
+use crate::literals::LiteralSet;
 use crate::pattern::Pattern;
+
+/// Conditions opened in one event past which the event is decided by one
+/// automaton scan instead of condition by condition.
+pub const EXHAUSTIVE: usize = 12;
 
 /// What the literal scan says about one wildcard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +83,17 @@ impl Expr {
             Expr::Or(children) => children.iter().any(|c| c.eval(truth)),
         }
     }
+
+    /// The value of the expression, each wildcard's result asked of
+    /// `leaf` only when needed.
+    fn eval_with(&self, leaf: &mut impl FnMut(usize) -> bool) -> bool {
+        match self {
+            Expr::Leaf(p) => leaf(*p),
+            Expr::Not(inner) => !inner.eval_with(leaf),
+            Expr::And(children) => children.iter().all(|c| c.eval_with(leaf)),
+            Expr::Or(children) => children.iter().any(|c| c.eval_with(leaf)),
+        }
+    }
 }
 
 /// The compiled conditions and the state of the event being decided.
@@ -74,37 +102,33 @@ pub struct Matcher {
     patterns: Vec<Pattern>,
     /// How each wildcard is decided.
     checks: Vec<Check>,
-    /// Number of distinct literals of each wildcard.
-    needs: Vec<u32>,
-    /// For each literal, the wildcards that contain it.
-    holders: Vec<Vec<usize>>,
-    /// Wildcards without a literal.
-    free: Vec<usize>,
-    /// The scanner over all literals; `None` when there are none.
-    scanner: Option<AhoCorasick>,
-    /// With exactly one literal (the default hunt), the faster two-byte
-    /// finder for it, used instead of `scanner`.
-    single: Option<Finder>,
     /// The conditions.
     exprs: Vec<Expr>,
-    /// For each wildcard, the conditions that use it.
-    users: Vec<Vec<usize>>,
-    /// The conditions that hold when no wildcard matches.
+    /// The conditions that hold when no wildcard matches, ascending.
     always: Vec<usize>,
-    /// Per literal: seen in the current value.
-    seen: Vec<bool>,
-    /// Literals seen in the current value.
-    seen_list: Vec<usize>,
-    /// Per wildcard: literals of it seen in the current value.
-    found: Vec<u32>,
-    /// Wildcards with a count in `found`.
-    found_list: Vec<usize>,
-    /// Per wildcard: matched some value of the current event.
-    truth: Vec<bool>,
-    /// Wildcards true in the current event.
-    true_list: Vec<usize>,
-    /// Per condition: already queued for evaluation.
-    queued: Vec<bool>,
+    /// The scan over every condition's gate literals.
+    gates: LiteralSet,
+    /// For each gate literal, the conditions it opens.
+    opens: Vec<Vec<usize>>,
+    /// The conditions without a gate, opened on every event.
+    ungated: Vec<usize>,
+    /// For each wildcard, the gate numbers of its literals.
+    gated: Vec<Vec<usize>>,
+    /// The whole-event decision, for events that open many conditions.
+    exhaustive: Exhaustive,
+    /// Per gate literal: found in the current event.
+    gate_seen: Vec<bool>,
+    /// Gate literals found in the current event.
+    gate_list: Vec<usize>,
+    /// Per condition: opened in the current event.
+    opened: Vec<bool>,
+    /// Conditions opened in the current event.
+    open_list: Vec<usize>,
+    /// Per wildcard: 0 not yet known in the current event, 1 false,
+    /// 2 true.
+    known: Vec<u8>,
+    /// Wildcards known in the current event.
+    known_list: Vec<usize>,
     /// Full checks done so far, for the benchmark's report.
     full_checks: u64,
 }
@@ -122,26 +146,21 @@ impl Matcher {
 
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut numbers: HashMap<Vec<u8>, usize> = HashMap::new();
-        let mut holders: Vec<Vec<usize>> = Vec::new();
+        let mut owned: Vec<Vec<usize>> = Vec::with_capacity(patterns.len());
         let mut checks = Vec::with_capacity(patterns.len());
-        let mut needs = Vec::with_capacity(patterns.len());
-        let mut free = Vec::new();
-        for (p, pattern) in patterns.iter().enumerate() {
+        for pattern in &patterns {
             let mut mine: Vec<usize> = Vec::new();
             for literal in pattern.literals() {
                 let lower = literal.to_ascii_lowercase();
                 let id = *numbers.entry(lower).or_insert_with_key(|lower| {
                     literals.push(lower.clone());
-                    holders.push(Vec::new());
                     literals.len() - 1
                 });
                 mine.push(id);
             }
             mine.sort_unstable();
             mine.dedup();
-            for &id in &mine {
-                holders[id].push(p);
-            }
+            owned.push(mine);
             let text = pattern.as_str();
             let contains = pattern.literals().len() == 1
                 && text.starts_with('*')
@@ -151,7 +170,249 @@ impl Matcher {
             } else {
                 Check::Full
             });
-            needs.push(mine.len() as u32);
+        }
+
+        let none = vec![false; patterns.len()];
+        let always: Vec<usize> =
+            (0..exprs.len()).filter(|&c| exprs[c].eval(&none)).collect();
+        let mut gate_number: HashMap<usize, usize> = HashMap::new();
+        let mut gate_literals: Vec<&[u8]> = Vec::new();
+        let mut opens: Vec<Vec<usize>> = Vec::new();
+        let mut ungated = Vec::new();
+        for (c, expr) in exprs.iter().enumerate() {
+            let Some(set) = gate(expr, &owned, &literals, &none) else {
+                ungated.push(c);
+                continue;
+            };
+            for id in set {
+                let g = *gate_number.entry(id).or_insert_with(|| {
+                    gate_literals.push(&literals[id]);
+                    opens.push(Vec::new());
+                    opens.len() - 1
+                });
+                opens[g].push(c);
+            }
+        }
+        let gated = owned
+            .iter()
+            .map(|ids| {
+                ids.iter().filter_map(|id| gate_number.get(id)).copied()
+            })
+            .map(Iterator::collect)
+            .collect();
+        let gates = LiteralSet::new(&gate_literals)?;
+        let exhaustive = Exhaustive::new(literals, &owned, &checks)?;
+
+        Ok(Matcher {
+            gate_seen: vec![false; gates.len()],
+            gate_list: Vec::new(),
+            opened: vec![false; exprs.len()],
+            open_list: Vec::new(),
+            known: vec![0; patterns.len()],
+            known_list: Vec::new(),
+            full_checks: 0,
+            patterns,
+            checks,
+            exprs,
+            always,
+            gates,
+            opens,
+            ungated,
+            gated,
+            exhaustive,
+        })
+    }
+
+    /// Number of distinct wildcards.
+    pub fn patterns(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// Number of distinct literals of all wildcards.
+    pub fn literals(&self) -> usize {
+        self.exhaustive.seen.len()
+    }
+
+    /// Number of distinct gate literals, the ones every value is scanned
+    /// for.
+    pub fn gate_literals(&self) -> usize {
+        self.gates.len()
+    }
+
+    /// Full checks done so far.
+    pub fn full_checks(&self) -> u64 {
+        self.full_checks
+    }
+
+    /// Decides one event whose field has the values `text[r]` for each
+    /// range `r` in `values` (none when the field is absent): puts the
+    /// numbers of the conditions that hold into `out`, ascending.
+    pub fn decide(
+        &mut self,
+        text: &[u8],
+        values: &[Range<usize>],
+        out: &mut Vec<usize>,
+    ) {
+        out.clear();
+        self.open(text, values);
+        if self.open_list.is_empty() {
+            out.extend_from_slice(&self.always);
+            return;
+        }
+
+        for &c in &self.always {
+            if !self.opened[c] {
+                out.push(c);
+            }
+        }
+        if self.open_list.len() > EXHAUSTIVE {
+            let truth = self.exhaustive.truth(
+                &self.patterns,
+                text,
+                values,
+                &mut self.full_checks,
+            );
+            let exprs = &self.exprs;
+            out.extend(
+                self.open_list.iter().filter(|&&c| exprs[c].eval(truth)),
+            );
+            self.exhaustive.reset();
+        } else {
+            for i in 0..self.open_list.len() {
+                let c = self.open_list[i];
+                if self.check(c, text, values) {
+                    out.push(c);
+                }
+            }
+        }
+        out.sort_unstable();
+
+        for g in self.gate_list.drain(..) {
+            self.gate_seen[g] = false;
+        }
+        for c in self.open_list.drain(..) {
+            self.opened[c] = false;
+        }
+        for p in self.known_list.drain(..) {
+            self.known[p] = 0;
+        }
+    }
+
+    /// Scans the values for gate literals and lists the conditions they
+    /// open, with the ungated ones; leaves no state behind when none is
+    /// opened.
+    fn open(&mut self, text: &[u8], values: &[Range<usize>]) {
+        for range in values {
+            let (seen, list) = (&mut self.gate_seen, &mut self.gate_list);
+            self.gates.scan(&text[range.clone()], &mut |g| {
+                if !seen[g] {
+                    seen[g] = true;
+                    list.push(g);
+                }
+            });
+        }
+        for &c in &self.ungated {
+            self.opened[c] = true;
+            self.open_list.push(c);
+        }
+        for &g in &self.gate_list {
+            for &c in &self.opens[g] {
+                if !self.opened[c] {
+                    self.opened[c] = true;
+                    self.open_list.push(c);
+                }
+            }
+        }
+        if self.open_list.is_empty() {
+            for g in self.gate_list.drain(..) {
+                self.gate_seen[g] = false;
+            }
+        }
+    }
+
+    /// Evaluates condition `c` on the event, each wildcard's result
+    /// computed at most once per event.
+    fn check(
+        &mut self,
+        c: usize,
+        text: &[u8],
+        values: &[Range<usize>],
+    ) -> bool {
+        let Matcher {
+            exprs,
+            patterns,
+            checks,
+            gated,
+            gate_seen,
+            known,
+            known_list,
+            full_checks,
+            ..
+        } = self;
+        exprs[c].eval_with(&mut |p| {
+            if known[p] == 0 {
+                let hit = if gated[p].iter().any(|&g| !gate_seen[g]) {
+                    // A literal of it occurs in no value.
+                    false
+                } else if checks[p] == Check::Contains && !gated[p].is_empty()
+                {
+                    // Its one literal is a gate, and was found.
+                    true
+                } else {
+                    values.iter().any(|r| {
+                        *full_checks += u64::from(checks[p] == Check::Full);
+                        patterns[p].is_match(&text[r.clone()])
+                    })
+                };
+                known[p] = 1 + u8::from(hit);
+                known_list.push(p);
+            }
+            known[p] == 2
+        })
+    }
+}
+
+/// The whole-event decision: which wildcards match some value, from one
+/// automaton scan over every literal plus full checks.
+struct Exhaustive {
+    /// The scanner over all literals; `None` when there are none.
+    scanner: Option<AhoCorasick>,
+    /// Number of distinct literals of each wildcard.
+    needs: Vec<u32>,
+    /// For each literal, the wildcards that contain it.
+    holders: Vec<Vec<usize>>,
+    /// How each wildcard is decided.
+    checks: Vec<Check>,
+    /// Wildcards without a literal.
+    free: Vec<usize>,
+    /// Per literal: seen in the current value.
+    seen: Vec<bool>,
+    /// Literals seen in the current value.
+    seen_list: Vec<usize>,
+    /// Per wildcard: literals of it seen in the current value.
+    found: Vec<u32>,
+    /// Wildcards with a count in `found`.
+    found_list: Vec<usize>,
+    /// Per wildcard: matched some value of the current event.
+    truth: Vec<bool>,
+    /// Wildcards true in the current event.
+    true_list: Vec<usize>,
+}
+
+impl Exhaustive {
+    /// The automaton over `literals`; `owned[p]` are the distinct literal
+    /// numbers of wildcard `p`.
+    fn new(
+        literals: Vec<Vec<u8>>,
+        owned: &[Vec<usize>],
+        checks: &[Check],
+    ) -> Result<Exhaustive, String> {
+        let mut holders = vec![Vec::new(); literals.len()];
+        let mut free = Vec::new();
+        for (p, mine) in owned.iter().enumerate() {
+            for &id in mine {
+                holders[id].push(p);
+            }
             if mine.is_empty() {
                 free.push(p);
             }
@@ -173,80 +434,50 @@ impl Matcher {
                     })?,
             ),
         };
-
-        let mut users = vec![Vec::new(); patterns.len()];
-        let mut always = Vec::new();
-        let none = vec![false; patterns.len()];
-        for (c, expr) in exprs.iter().enumerate() {
-            let mut used = Vec::new();
-            leaves(expr, &mut used);
-            used.sort_unstable();
-            used.dedup();
-            for p in used {
-                users[p].push(c);
-            }
-            if expr.eval(&none) {
-                always.push(c);
-            }
-        }
-
-        let single = match literals.as_slice() {
-            [only] => Some(Finder::new(only)),
-            _ => None,
-        };
-        Ok(Matcher {
-            single,
+        Ok(Exhaustive {
+            scanner,
+            needs: owned.iter().map(|m| m.len() as u32).collect(),
+            holders,
+            checks: checks.to_vec(),
+            free,
             seen: vec![false; literals.len()],
             seen_list: Vec::new(),
-            found: vec![0; patterns.len()],
+            found: vec![0; owned.len()],
             found_list: Vec::new(),
-            truth: vec![false; patterns.len()],
+            truth: vec![false; owned.len()],
             true_list: Vec::new(),
-            queued: vec![false; exprs.len()],
-            full_checks: 0,
-            patterns,
-            checks,
-            needs,
-            holders,
-            free,
-            scanner,
-            exprs,
-            users,
-            always,
         })
     }
 
-    /// Number of distinct wildcards.
-    pub fn patterns(&self) -> usize {
-        self.patterns.len()
+    /// Each wildcard's result on the event (until `reset`).
+    fn truth(
+        &mut self,
+        patterns: &[Pattern],
+        text: &[u8],
+        values: &[Range<usize>],
+        full_checks: &mut u64,
+    ) -> &[bool] {
+        for range in values {
+            self.feed(patterns, &text[range.clone()], full_checks);
+        }
+        &self.truth
     }
 
-    /// Number of distinct literals in the scanner.
-    pub fn literals(&self) -> usize {
-        self.seen.len()
+    /// Forgets the event.
+    fn reset(&mut self) {
+        for p in self.true_list.drain(..) {
+            self.truth[p] = false;
+        }
     }
 
-    /// Full wildcard checks done so far.
-    pub fn full_checks(&self) -> u64 {
-        self.full_checks
-    }
-
-    /// Tests one value of the current event's field.
-    pub fn feed(&mut self, value: &[u8]) {
-        if let Some(finder) = &self.single {
-            // Only whether each literal occurs counts, not where or how
-            // often: one search answers it for the only literal.
-            if finder.find(value).is_some() {
-                self.seen[0] = true;
-                self.seen_list.push(0);
-                for &p in &self.holders[0] {
-                    if self.found[p] == 0 {
-                        self.found_list.push(p);
-                    }
-                    self.found[p] += 1;
-                }
-            }
-        } else if let Some(scanner) = &self.scanner {
+    /// Tests one value of the event.
+    fn feed(
+        &mut self,
+        patterns: &[Pattern],
+        value: &[u8],
+        full_checks: &mut u64,
+    ) {
+        if let Some(scanner) = &self.scanner {
             for m in scanner.find_overlapping_iter(value) {
                 let id = m.pattern().as_usize();
                 if self.seen[id] {
@@ -269,8 +500,8 @@ impl Matcher {
                 let hit = match self.checks[p] {
                     Check::Contains => true,
                     Check::Full => {
-                        self.full_checks += 1;
-                        self.patterns[p].is_match(value)
+                        *full_checks += 1;
+                        patterns[p].is_match(value)
                     }
                 };
                 if hit {
@@ -281,7 +512,7 @@ impl Matcher {
         }
         for i in 0..self.free.len() {
             let p = self.free[i];
-            if !self.truth[p] && self.patterns[p].is_match(value) {
+            if !self.truth[p] && patterns[p].is_match(value) {
                 self.truth[p] = true;
                 self.true_list.push(p);
             }
@@ -294,35 +525,54 @@ impl Matcher {
             self.found[p] = 0;
         }
     }
+}
 
-    /// Decides the current event: puts the numbers of the conditions that
-    /// hold into `out`, in ascending order, and makes ready for the next
-    /// event. An event whose field had no value was fed nothing.
-    pub fn decide(&mut self, out: &mut Vec<usize>) {
-        out.clear();
-        out.extend_from_slice(&self.always);
-        for &c in &self.always {
-            self.queued[c] = true;
+/// A set of literal numbers such that, when none of them occurs in any
+/// value, `expr` has its value without matches; `None` when there is no
+/// such set (a wildcard without literals decides it). `owned[p]` are the
+/// literals of wildcard `p`; `none` is every wildcard false.
+fn gate(
+    expr: &Expr,
+    owned: &[Vec<usize>],
+    literals: &[Vec<u8>],
+    none: &[bool],
+) -> Option<Vec<usize>> {
+    let union = |children: &[Expr]| -> Option<Vec<usize>> {
+        let mut all = Vec::new();
+        for child in children {
+            all.extend(gate(child, owned, literals, none)?);
         }
-        for &p in &self.true_list {
-            for &c in &self.users[p] {
-                if !self.queued[c] {
-                    self.queued[c] = true;
-                    out.push(c);
-                }
-            }
-        }
-        for &c in out.iter() {
-            self.queued[c] = false;
-        }
-        out.sort_unstable();
-        let (exprs, truth) = (&self.exprs, &self.truth);
-        out.retain(|&c| exprs[c].eval(truth));
-
-        for p in self.true_list.drain(..) {
-            self.truth[p] = false;
-        }
+        all.sort_unstable();
+        all.dedup();
+        Some(all)
+    };
+    match expr {
+        // Every literal of a wildcard must occur for it to match.
+        Expr::Leaf(p) => owned[*p]
+            .iter()
+            .min_by_key(|&&id| (cost(&literals[id]), id))
+            .map(|&id| vec![id]),
+        Expr::Not(inner) => gate(inner, owned, literals, none),
+        Expr::Or(children) => union(children),
+        // A child false without matches keeps the AND false while its
+        // gates are absent.
+        Expr::And(children) => children
+            .iter()
+            .filter(|c| !c.eval(none))
+            .filter_map(|c| gate(c, owned, literals, none))
+            .min_by_key(|set| {
+                set.iter().map(|&id| cost(&literals[id])).sum::<u64>()
+            })
+            .or_else(|| union(children)),
     }
+}
+
+/// What a gate literal costs, by length: roughly how often a literal of
+/// that length occurs in script text, halving with each byte (a 6-byte
+/// word such as `select` is in half the scripts, a 15-byte cmdlet name in
+/// few), so that an `OR` of ten long names beats one short word.
+fn cost(literal: &[u8]) -> u64 {
+    1 << (24 - literal.len().min(24))
 }
 
 /// The automaton kind for `literals`: a DFA, the fastest to scan with,
@@ -371,17 +621,6 @@ fn compile(
     }
 }
 
-/// Collects the wildcard numbers an expression uses.
-fn leaves(expr: &Expr, out: &mut Vec<usize>) {
-    match expr {
-        Expr::Leaf(p) => out.push(*p),
-        Expr::Not(inner) => leaves(inner, out),
-        Expr::And(children) | Expr::Or(children) => {
-            children.iter().for_each(|c| leaves(c, out))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,11 +637,14 @@ mod tests {
     }
 
     fn decide(m: &mut Matcher, values: &[&str]) -> Vec<usize> {
+        let text = values.concat();
+        let mut ranges = Vec::new();
         for v in values {
-            m.feed(v.as_bytes());
+            let start = ranges.last().map_or(0, |r: &Range<usize>| r.end);
+            ranges.push(start..start + v.len());
         }
         let mut out = Vec::new();
-        m.decide(&mut out);
+        m.decide(text.as_bytes(), &ranges, &mut out);
         out
     }
 
@@ -525,9 +767,14 @@ mod tests {
         // Once true for the event, a wildcard is not checked again.
         assert_eq!(decide(&mut m, &["a 7 z", "a 8 y"]), vec![7, 8]);
         assert_eq!(m.full_checks(), 2);
-        // "a 8 y" has no z: the prefilter decides a*z without a check.
+        // a*z is checked on "a 8 y" (false), then on "a 7 z" (true):
+        // two checks, one per value, none more for condition 8.
         assert_eq!(decide(&mut m, &["a 8 y", "a 7 z"]), vec![7, 8]);
-        assert_eq!(m.full_checks(), 3);
+        assert_eq!(m.full_checks(), 4);
+        // No gate ("0" to "49") in the event: no condition is opened and
+        // nothing is checked, though "a z" matches a*z.
+        assert_eq!(decide(&mut m, &["a z"]), Vec::<usize>::new());
+        assert_eq!(m.full_checks(), 4);
     }
 
     #[test]
@@ -537,5 +784,121 @@ mod tests {
         assert_eq!(decide(&mut m, &["a"]), Vec::<usize>::new());
         assert_eq!(decide(&mut m, &["b"]), Vec::<usize>::new());
         assert_eq!(decide(&mut m, &["ba"]), vec![0]);
+    }
+
+    #[test]
+    fn gates_pick_the_cheapest_child_of_an_and() {
+        // The AND's first child is an OR of two short words, the second
+        // an OR of two long names: the long names are the gates.
+        let mut m = matcher(&[
+            r#"(ScriptBlockText="*SELECT*" OR ScriptBlockText="*WMIC*") AND (ScriptBlockText="*AntiVirusProduct*" OR ScriptBlockText="*AntiSpywareProduct*")"#,
+            r#"NOT ScriptBlockText="*Remove-Item*""#,
+        ]);
+        assert_eq!(m.gate_literals(), 3);
+        assert_eq!(decide(&mut m, &["select * from x"]), vec![1]);
+        assert_eq!(
+            decide(&mut m, &["wmic /namespace AntiSpywareProduct"]),
+            vec![0, 1]
+        );
+        assert_eq!(
+            decide(&mut m, &["AntivirusProduct; remove-item x"]),
+            Vec::<usize>::new()
+        );
+    }
+
+    #[test]
+    fn many_opened_conditions_are_decided_by_the_automaton() {
+        // 20 conditions, all opened by one text: past EXHAUSTIVE, the
+        // whole-event path decides them, with the same answers.
+        let conditions: Vec<String> = (0..20)
+            .map(|i| {
+                format!(
+                    r#"ScriptBlockText="*gate{i:02}*" (ScriptBlockText="*odd*" OR ScriptBlockText="*x{i}y*") NOT ScriptBlockText="no{i}*""#
+                )
+            })
+            .collect();
+        let refs: Vec<&str> = conditions.iter().map(|c| c.as_str()).collect();
+        let mut m = matcher(&refs);
+        let all: String = (0..20).map(|i| format!("gate{i:02} ")).collect();
+        let text = format!("{all} x3y x17y");
+        assert_eq!(decide(&mut m, &[&text]), vec![3, 17]);
+        let text = format!("no5 {all} odd");
+        let expected: Vec<usize> = (0..20).filter(|&i| i != 5).collect();
+        assert_eq!(decide(&mut m, &[&text]), expected);
+        // The same with the gates split over two values ("no5 " and five
+        // gates in the first).
+        assert_eq!(decide(&mut m, &[&text[..39], &text[39..]]), expected);
+    }
+
+    use proptest::prelude::*;
+
+    /// A wildcard over a small alphabet: contains, anchored, exact.
+    fn wildcard() -> impl Strategy<Value = String> {
+        let word = || proptest::string::string_regex("[aB-]{1,9}").unwrap();
+        (word(), word(), 0..5).prop_map(|(a, b, shape)| match shape {
+            0 => format!("*{a}*"),
+            1 => format!("{a}*"),
+            2 => format!("*{a}"),
+            3 => a,
+            _ => format!("*{a}*{b}*"),
+        })
+    }
+
+    /// A condition: leaves joined by AND, OR and NOT, depth 3 at most.
+    fn condition() -> impl Strategy<Value = String> {
+        let leaf =
+            wildcard().prop_map(|w| format!(r#"ScriptBlockText="{w}""#));
+        leaf.prop_recursive(3, 12, 3, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|c| format!("NOT ({c})")),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| format!("({a}) AND ({b})")),
+                (inner.clone(), inner)
+                    .prop_map(|(a, b)| format!("({a}) OR ({b})")),
+            ]
+        })
+    }
+
+    /// The condition's value on the values, the obvious way: a leaf holds
+    /// when its wildcard matches any value.
+    fn naive(node: &Node, values: &[String]) -> bool {
+        match node {
+            Node::Leaf(p) => {
+                let p = Pattern::new(p);
+                values.iter().any(|v| p.is_match(v.as_bytes()))
+            }
+            Node::Not(inner) => !naive(inner, values),
+            Node::And(c) => c.iter().all(|n| naive(n, values)),
+            Node::Or(c) => c.iter().any(|n| naive(n, values)),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_evaluating_each_condition(
+            conditions in proptest::collection::vec(condition(), 1..30),
+            events in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::string::string_regex("[aAbB -]{0,60}").unwrap(),
+                    0..3,
+                ),
+                1..8,
+            ),
+        ) {
+            let parsed: Vec<Condition> = conditions
+                .iter()
+                .map(|c| Condition::parse(c, F).unwrap())
+                .collect();
+            let refs: Vec<&Condition> = parsed.iter().collect();
+            let mut m = Matcher::new(&refs).unwrap();
+            for values in &events {
+                let expected: Vec<usize> = (0..parsed.len())
+                    .filter(|&c| naive(parsed[c].root(), values))
+                    .collect();
+                let values: Vec<&str> =
+                    values.iter().map(|v| v.as_str()).collect();
+                prop_assert_eq!(decide(&mut m, &values), expected);
+            }
+        }
     }
 }

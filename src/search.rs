@@ -157,6 +157,10 @@ pub struct Search {
     picked: Vec<Vec<Range<usize>>>,
     /// The hunts the current event matched.
     decided: Vec<usize>,
+    /// The current event's match field values, when it has several.
+    match_text: Vec<u8>,
+    /// Their ranges in `match_text`.
+    match_values: Vec<Range<usize>>,
     /// Most groups held at once, over all hunts (option `max_groups`).
     max_groups: usize,
     /// Groups held now, over all hunts.
@@ -217,6 +221,8 @@ impl Search {
             values: vec![Vec::new(); layout.by_slots.len()],
             picked: Vec::new(),
             decided: Vec::new(),
+            match_text: Vec::new(),
+            match_values: Vec::new(),
             max_groups: DEFAULT_MAX_GROUPS,
             held: 0,
             layout,
@@ -283,13 +289,25 @@ impl Search {
         } else {
             event.field(slot, &mut self.scratch)
         };
-        let matcher = &mut self.matcher;
-        let fed = any_value(field, &mut self.item, |v| {
-            matcher.feed(v);
-            false
-        });
-        self.matcher.decide(&mut self.decided);
-        fed.map_err(|error| BadField { slot, error })?;
+        if let Field::Single(v) = field {
+            let whole = 0..v.len();
+            let values = std::slice::from_ref(&whole);
+            self.matcher.decide(v, values, &mut self.decided);
+        } else {
+            // Several values (or none): the matcher needs them all at
+            // once, so they are gathered first.
+            let (text, ranges) =
+                (&mut self.match_text, &mut self.match_values);
+            text.clear();
+            ranges.clear();
+            any_value(field, &mut self.item, |v| {
+                ranges.push(text.len()..text.len() + v.len());
+                text.extend_from_slice(v);
+                false
+            })
+            .map_err(|error| BadField { slot, error })?;
+            self.matcher.decide(text, ranges, &mut self.decided);
+        }
         if self.decided.is_empty() {
             return Ok(false);
         }
