@@ -25,6 +25,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use crate::grouphash::GroupHasher;
 use crate::order::{self, Key};
 
 /// The default limit on groups held: 1,000,000, the default of Splunk's
@@ -183,7 +184,7 @@ pub struct Stats {
     /// The BY field names, in order.
     by: Vec<String>,
     /// Group key (encoded BY tuple) to aggregates.
-    groups: HashMap<Box<[u8]>, Aggregate>,
+    groups: HashMap<Box<[u8]>, Aggregate, GroupHasher>,
     /// For each BY field: seen with a value in some event.
     present: Vec<bool>,
     /// Reused key buffer.
@@ -207,7 +208,7 @@ impl Stats {
     pub fn with_limit(by: &[String], limit: usize) -> Stats {
         Stats {
             by: by.to_vec(),
-            groups: HashMap::new(),
+            groups: HashMap::with_hasher(GroupHasher::random()),
             present: vec![false; by.len()],
             key: Vec::new(),
             limit,
@@ -262,8 +263,11 @@ impl Stats {
             }
             return self.bump(1, time, time);
         }
-        let distinct: Vec<Vec<(&[u8], u64)>> =
-            values.iter().map(|list| distinct(arena, list)).collect();
+        let hasher = self.groups.hasher();
+        let distinct: Vec<Vec<(&[u8], u64)>> = values
+            .iter()
+            .map(|list| distinct(arena, list, hasher))
+            .collect();
         let combinations = distinct
             .iter()
             .try_fold(1usize, |n, d| n.checked_mul(d.len().max(1)));
@@ -371,26 +375,18 @@ impl Stats {
             return outcome;
         }
 
-        let mut filled: HashMap<Vec<Box<[u8]>>, Aggregate> = HashMap::new();
+        // Each key is freed as soon as its values are out, so the table
+        // and the filled tuples are never both held whole.
+        let mut filled: Vec<(Vec<Box<[u8]>>, Aggregate)> =
+            Vec::with_capacity(self.groups.len());
         for (key, aggregate) in self.groups {
             let values: Vec<Box<[u8]>> = decode_key(&key)
                 .into_iter()
                 .map(|v| v.unwrap_or_else(|| fill.into()))
                 .collect();
-            filled.entry(values).or_default().absorb(aggregate);
+            filled.push((values, aggregate));
         }
-
-        let mut rows: Vec<Row> = filled
-            .into_iter()
-            .map(|(values, aggregate)| Row {
-                values,
-                count: aggregate.count,
-                first: aggregate.min.map_or_else(Default::default, |m| m.text),
-                last: aggregate.max.map_or_else(Default::default, |m| m.text),
-            })
-            .collect();
-        sort_rows(&mut rows);
-        outcome.rows = rows;
+        outcome.rows = merge_sorted(filled);
         outcome
     }
 }
@@ -400,13 +396,15 @@ impl Stats {
 fn distinct<'a>(
     arena: &'a [u8],
     list: &[Range<usize>],
+    hasher: &GroupHasher,
 ) -> Vec<(&'a [u8], u64)> {
     let mut out: Vec<(&[u8], u64)> = Vec::with_capacity(list.len());
     if list.len() < 2 {
         out.extend(list.iter().map(|r| (&arena[r.clone()], 1)));
         return out;
     }
-    let mut index: HashMap<&[u8], usize> = HashMap::with_capacity(list.len());
+    let mut index: HashMap<&[u8], usize, GroupHasher> =
+        HashMap::with_capacity_and_hasher(list.len(), hasher.clone());
     for r in list {
         let value = &arena[r.clone()];
         match index.get(value) {
@@ -422,15 +420,44 @@ fn distinct<'a>(
 
 /// Sorts rows by their BY tuple, field by field, in the total order.
 pub fn sort_rows(rows: &mut [Row]) {
-    rows.sort_by(|a, b| {
-        for (x, y) in a.values.iter().zip(&b.values) {
-            let ordering = order::compare(x, y);
-            if ordering.is_ne() {
-                return ordering;
-            }
+    rows.sort_by(|a, b| compare_tuples(&a.values, &b.values));
+}
+
+/// Compares two BY tuples field by field in the total order.
+fn compare_tuples(a: &[Box<[u8]>], b: &[Box<[u8]>]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let ordering = order::compare(x, y);
+        if ordering.is_ne() {
+            return ordering;
         }
-        std::cmp::Ordering::Equal
+    }
+    a.len().cmp(&b.len())
+}
+
+/// The rows of filled groups: sorted, and with the groups that filling
+/// made equal merged into one. Only a key that held a null can meet
+/// another after filling, but sorting puts equal tuples side by side
+/// anyway, so one pass over neighbours merges them without hashing any
+/// tuple again. That relies on `order::compare` being `Equal` only for
+/// equal bytes (see its tests).
+fn merge_sorted(mut filled: Vec<(Vec<Box<[u8]>>, Aggregate)>) -> Vec<Row> {
+    filled.sort_unstable_by(|a, b| compare_tuples(&a.0, &b.0));
+    filled.dedup_by(|later, kept| {
+        if later.0 != kept.0 {
+            return false;
+        }
+        kept.1.absorb(std::mem::take(&mut later.1));
+        true
     });
+    filled
+        .into_iter()
+        .map(|(values, aggregate)| Row {
+            values,
+            count: aggregate.count,
+            first: aggregate.min.map_or_else(Default::default, |m| m.text),
+            last: aggregate.max.map_or_else(Default::default, |m| m.text),
+        })
+        .collect()
 }
 
 /// Appends one BY value (or null) to an encoded group key: a 0 byte for
@@ -702,6 +729,163 @@ mod tests {
             try_add(&mut stats, &fields).unwrap();
         }
         assert_eq!(try_add(&mut stats, &fields), Err(Limit::Count));
+    }
+
+    #[test]
+    fn keys_with_nulls_colliding_after_fill_merge_counts_min_max() {
+        // Four groups before filling; with fill "0" three of them are
+        // (x, 0, 0): the real "0"s, a null Path, and both null. Counts add
+        // (2 + 1 + 3), min and max are taken over all three, by number
+        // (9.5 < 10 < 100), keeping the original text.
+        let mut stats = Stats::new(&by(&["h", "Path", "u"]));
+        add(&mut stats, &[&["x"], &["0"], &["0"]], Some("10"));
+        add(&mut stats, &[&["x"], &["0"], &["0"]], Some("100"));
+        add(&mut stats, &[&["x"], &[], &["0"]], Some("9.50"));
+        add(&mut stats, &[&["x"], &[], &[]], Some("11"));
+        add(&mut stats, &[&["x"], &[], &[]], None);
+        add(&mut stats, &[&["x"], &[], &[]], Some("12"));
+        add(&mut stats, &[&["x"], &["p"], &[]], Some("5"));
+        assert_eq!(stats.len(), 4);
+        let outcome = stats.finish(b"0");
+        assert_eq!(
+            show(&outcome.rows),
+            vec!["x|0|0|6|9.50|100", "x|p|0|1|5|5"]
+        );
+    }
+
+    #[test]
+    fn keys_with_nulls_only_merge_among_themselves() {
+        // (a, null) and (null, a) both hold a null and an "a", yet stay
+        // apart; (a, null) meets (a, "NULL") because the fill is "NULL",
+        // and (null, null) meets ("NULL", "NULL").
+        let mut stats = Stats::new(&by(&["h", "Path"]));
+        add(&mut stats, &[&["a"], &[]], Some("3"));
+        add(&mut stats, &[&[], &["a"]], Some("4"));
+        add(&mut stats, &[&["a"], &["NULL"]], Some("2"));
+        add(&mut stats, &[&["NULL"], &["NULL"]], Some("1"));
+        add(&mut stats, &[&[], &[]], Some("8"));
+        let outcome = stats.finish(b"NULL");
+        assert_eq!(
+            show(&outcome.rows),
+            vec!["NULL|NULL|2|1|8", "NULL|a|1|4|4", "a|NULL|2|2|3"]
+        );
+    }
+
+    #[test]
+    fn merged_partials_with_null_keys_equal_a_single_table() {
+        // Partial groups from two map phases, each with its own table and
+        // hasher seed: the filled merge gives the rows of one table.
+        let names = by(&["h", "Path"]);
+        let mut left = Stats::new(&names);
+        let mut right = Stats::new(&names);
+        add(&mut left, &[&["a"], &[]], Some("5"));
+        add(&mut left, &[&["a"], &["0"]], Some("7"));
+        add(&mut right, &[&["a"], &[]], Some("1"));
+        add(&mut right, &[&["a"], &["0"]], None);
+        add(&mut right, &[&["b"], &["q"]], Some("2"));
+        let mut reduce = Stats::new(&names);
+        for partial in right.partials().chain(left.partials()) {
+            reduce.merge(&partial).unwrap();
+        }
+        assert_eq!(
+            show(&reduce.finish(b"0").rows),
+            vec!["a|0|4|1|7", "b|q|1|2|2"]
+        );
+    }
+
+    /// The rows of `events` (single values or nulls, with times) computed
+    /// the plain way: fill each event's nulls where the field is present
+    /// in some event, group in an ordered map by exact bytes, then sort
+    /// the groups in the total order.
+    fn oracle(
+        fields: usize,
+        events: &[(Vec<Option<String>>, Option<String>)],
+        fill: &str,
+    ) -> Vec<String> {
+        use std::collections::BTreeMap;
+        let present: Vec<bool> = (0..fields)
+            .map(|i| events.iter().any(|(v, _)| v[i].is_some()))
+            .collect();
+        if present.contains(&false) {
+            return Vec::new();
+        }
+        let mut groups: BTreeMap<Vec<String>, (u64, Vec<String>)> =
+            BTreeMap::new();
+        for (values, time) in events {
+            let key = values
+                .iter()
+                .map(|v| v.clone().unwrap_or_else(|| fill.to_string()))
+                .collect();
+            let group = groups.entry(key).or_default();
+            group.0 += 1;
+            group.1.extend(time.clone());
+        }
+        let mut rows: Vec<(Vec<String>, String)> = groups
+            .into_iter()
+            .map(|(key, (count, mut times))| {
+                times.sort_by(|a, b| {
+                    order::compare(a.as_bytes(), b.as_bytes())
+                });
+                let first = times.first().cloned().unwrap_or_default();
+                let last = times.last().cloned().unwrap_or_default();
+                let row = format!("{}|{count}|{first}|{last}", key.join("|"));
+                (key, row)
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            let pairs = a.0.iter().zip(&b.0);
+            pairs
+                .map(|(x, y)| order::compare(x.as_bytes(), y.as_bytes()))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        rows.into_iter().map(|(_, row)| row).collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+            256
+        ))]
+
+        #[test]
+        fn finish_agrees_with_the_plain_way(
+            events in proptest::collection::vec(
+                (
+                    proptest::collection::vec(
+                        proptest::option::of(proptest::sample::select(
+                            vec!["0", "00", "0.0", "a", "A", "1", "10", "2"],
+                        )),
+                        3,
+                    ),
+                    proptest::option::of(proptest::sample::select(
+                        vec!["1", "1.0", "9", "10", "x", "", "-1"],
+                    )),
+                ),
+                0..40,
+            ),
+        ) {
+            let events: Vec<(Vec<Option<String>>, Option<String>)> = events
+                .into_iter()
+                .map(|(v, t)| {
+                    let v = v.into_iter().map(|x| x.map(String::from));
+                    (v.collect(), t.map(String::from))
+                })
+                .collect();
+            let mut stats = Stats::new(&by(&["a", "b", "c"]));
+            for (values, time) in &events {
+                let fields: Vec<Vec<&str>> = values
+                    .iter()
+                    .map(|v| v.as_deref().into_iter().collect())
+                    .collect();
+                let fields: Vec<&[&str]> =
+                    fields.iter().map(Vec::as_slice).collect();
+                add(&mut stats, &fields, time.as_deref());
+            }
+            proptest::prop_assert_eq!(
+                show(&stats.finish(b"0").rows),
+                oracle(3, &events, "0")
+            );
+        }
     }
 
     #[test]
