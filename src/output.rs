@@ -8,7 +8,7 @@ use crate::stats::Row;
 /// The cells of one row as text: BY values, count, firstTime, lastTime.
 pub fn cells(row: &Row) -> Vec<Cow<'_, [u8]>> {
     let mut cells: Vec<Cow<'_, [u8]>> =
-        row.values.iter().map(|v| Cow::Borrowed(&v[..])).collect();
+        row.values().map(Cow::Borrowed).collect();
     cells.push(Cow::Owned(row.count.to_string().into_bytes()));
     cells.push(Cow::Borrowed(&row.first[..]));
     cells.push(Cow::Borrowed(&row.last[..]));

@@ -134,6 +134,7 @@ impl Results {
     {
         let columns = self.by_columns();
         let mut cells = Vec::new();
+        let mut values = Vec::new();
         for hunt in &self.hunts {
             let places: Vec<Option<usize>> = columns
                 .iter()
@@ -142,7 +143,9 @@ impl Results {
             let name = self.named.then_some(&hunt.name);
             for row in &hunt.outcome.rows {
                 cells.clear();
-                row_cells(name, &places, row, &time, &mut cells);
+                values.clear();
+                values.extend(row.values());
+                row_cells(name, &places, &values, row, &time, &mut cells);
                 visit(&cells)?;
             }
         }
@@ -220,11 +223,12 @@ impl Results {
 }
 
 /// Appends the cells of one row to `cells`: the hunt's name if named, its
-/// values placed in the table's BY columns, then count, firstTime,
+/// `values` placed in the table's BY columns, then count, firstTime,
 /// lastTime.
 fn row_cells<'a, T>(
     name: Option<&'a String>,
     places: &[Option<usize>],
+    values: &[&'a [u8]],
     row: &'a Row,
     time: &T,
     cells: &mut Vec<Cow<'a, [u8]>>,
@@ -236,7 +240,7 @@ fn row_cells<'a, T>(
     }
     for place in places {
         cells.push(match place {
-            Some(i) => Cow::Borrowed(&row.values[*i][..]),
+            Some(i) => Cow::Borrowed(values[*i]),
             None => Cow::Borrowed(&b""[..]),
         });
     }
@@ -250,12 +254,8 @@ mod tests {
     use super::*;
 
     fn row(values: &[&str], count: u64) -> Row {
-        Row {
-            values: values.iter().map(|v| v.as_bytes().into()).collect(),
-            count,
-            first: b"1".as_slice().into(),
-            last: b"2".as_slice().into(),
-        }
+        let values: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+        Row::new(&values, count, b"1", b"2")
     }
 
     fn hunt(name: &str, by: &[&str], rows: Vec<Row>) -> HuntOutcome {

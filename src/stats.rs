@@ -143,14 +143,43 @@ impl Aggregate {
 /// One result row: the BY values, then count, firstTime, lastTime.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
-    /// The BY values, in BY order.
-    pub values: Vec<Box<[u8]>>,
+    /// The BY values, in BY order, encoded as a group key without nulls
+    /// (see `push_key_part`): the table's own key, moved, not copied into
+    /// one allocation per value. Equal keys are equal tuples.
+    key: Box<[u8]>,
     /// `count`.
     pub count: u64,
     /// `firstTime`: the text of `min(_time)`, empty if no event had one.
     pub first: Box<[u8]>,
     /// `lastTime`: the text of `max(_time)`, empty if no event had one.
     pub last: Box<[u8]>,
+}
+
+impl Row {
+    /// The row of BY values `values`, with its count and times.
+    pub fn new(
+        values: &[&[u8]],
+        count: u64,
+        first: &[u8],
+        last: &[u8],
+    ) -> Row {
+        let mut key = Vec::new();
+        for value in values {
+            push_key_part(&mut key, Some(value));
+        }
+        Row {
+            key: key.into(),
+            count,
+            first: first.into(),
+            last: last.into(),
+        }
+    }
+
+    /// The BY values, in BY order.
+    pub fn values(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        // A row's key holds no null; were one there, it would read empty.
+        KeyParts(&self.key).map(Option::unwrap_or_default)
+    }
 }
 
 /// A partial group, as a map phase emits it: BY values with nulls kept.
@@ -375,16 +404,17 @@ impl Stats {
             return outcome;
         }
 
-        // Each key is freed as soon as its values are out, so the table
-        // and the filled tuples are never both held whole.
-        let mut filled: Vec<(Vec<Box<[u8]>>, Aggregate)> =
+        // The keys move into the rows; only a key with a null is written
+        // anew (and the old one freed at once), filled.
+        let mut filled: Vec<(Box<[u8]>, Aggregate)> =
             Vec::with_capacity(self.groups.len());
         for (key, aggregate) in self.groups {
-            let values: Vec<Box<[u8]>> = decode_key(&key)
-                .into_iter()
-                .map(|v| v.unwrap_or_else(|| fill.into()))
-                .collect();
-            filled.push((values, aggregate));
+            let key = if KeyParts(&key).any(|v| v.is_none()) {
+                filled_key(&key, fill)
+            } else {
+                key
+            };
+            filled.push((key, aggregate));
         }
         outcome.rows = merge_sorted(filled);
         outcome
@@ -420,18 +450,32 @@ fn distinct<'a>(
 
 /// Sorts rows by their BY tuple, field by field, in the total order.
 pub fn sort_rows(rows: &mut [Row]) {
-    rows.sort_by(|a, b| compare_tuples(&a.values, &b.values));
+    rows.sort_by(|a, b| compare_keys(&a.key, &b.key));
 }
 
-/// Compares two BY tuples field by field in the total order.
-fn compare_tuples(a: &[Box<[u8]>], b: &[Box<[u8]>]) -> std::cmp::Ordering {
-    for (x, y) in a.iter().zip(b) {
-        let ordering = order::compare(x, y);
+/// Compares two null-free group keys as BY tuples, field by field in the
+/// total order.
+fn compare_keys(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let mut b_parts = KeyParts(b);
+    for x in KeyParts(a) {
+        let Some(y) = b_parts.next() else {
+            return std::cmp::Ordering::Greater;
+        };
+        // Equal bytes compare Equal; checking that first spares parsing
+        // numbers for the fields most rows share.
+        if x == y {
+            continue;
+        }
+        let ordering =
+            order::compare(x.unwrap_or_default(), y.unwrap_or_default());
         if ordering.is_ne() {
             return ordering;
         }
     }
-    a.len().cmp(&b.len())
+    if b_parts.next().is_some() {
+        return std::cmp::Ordering::Less;
+    }
+    std::cmp::Ordering::Equal
 }
 
 /// The rows of filled groups: sorted, and with the groups that filling
@@ -440,8 +484,8 @@ fn compare_tuples(a: &[Box<[u8]>], b: &[Box<[u8]>]) -> std::cmp::Ordering {
 /// anyway, so one pass over neighbours merges them without hashing any
 /// tuple again. That relies on `order::compare` being `Equal` only for
 /// equal bytes (see its tests).
-fn merge_sorted(mut filled: Vec<(Vec<Box<[u8]>>, Aggregate)>) -> Vec<Row> {
-    filled.sort_unstable_by(|a, b| compare_tuples(&a.0, &b.0));
+fn merge_sorted(mut filled: Vec<(Box<[u8]>, Aggregate)>) -> Vec<Row> {
+    filled.sort_unstable_by(|a, b| compare_keys(&a.0, &b.0));
     filled.dedup_by(|later, kept| {
         if later.0 != kept.0 {
             return false;
@@ -451,8 +495,8 @@ fn merge_sorted(mut filled: Vec<(Vec<Box<[u8]>>, Aggregate)>) -> Vec<Row> {
     });
     filled
         .into_iter()
-        .map(|(values, aggregate)| Row {
-            values,
+        .map(|(key, aggregate)| Row {
+            key,
             count: aggregate.count,
             first: aggregate.min.map_or_else(Default::default, |m| m.text),
             last: aggregate.max.map_or_else(Default::default, |m| m.text),
@@ -473,22 +517,43 @@ fn push_key_part(key: &mut Vec<u8>, value: Option<&[u8]>) {
     }
 }
 
-/// Decodes a group key made by `push_key_part`.
-fn decode_key(mut key: &[u8]) -> Vec<Option<Box<[u8]>>> {
-    let mut values = Vec::new();
-    while let Some((&tag, rest)) = key.split_first() {
+/// The BY values (or nulls) of a group key made by `push_key_part`, in
+/// order.
+struct KeyParts<'a>(&'a [u8]);
+
+impl<'a> Iterator for KeyParts<'a> {
+    type Item = Option<&'a [u8]>;
+
+    /// The next value, `None` inside for a null.
+    fn next(&mut self) -> Option<Option<&'a [u8]>> {
+        let (&tag, rest) = self.0.split_first()?;
         if tag == 0 {
-            values.push(None);
-            key = rest;
-            continue;
+            self.0 = rest;
+            return Some(None);
         }
         let (len, rest) = rest.split_at(4);
         let len =
             u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
-        values.push(Some(rest[..len].into()));
-        key = &rest[len..];
+        let (value, rest) = rest.split_at(len);
+        self.0 = rest;
+        Some(Some(value))
     }
-    values
+}
+
+/// Decodes a group key made by `push_key_part`.
+fn decode_key(key: &[u8]) -> Vec<Option<Box<[u8]>>> {
+    KeyParts(key).map(|v| v.map(Into::into)).collect()
+}
+
+/// `key` with every null replaced by `fill`.
+fn filled_key(key: &[u8], fill: &[u8]) -> Box<[u8]> {
+    // A null takes 1 byte; a filled one 5 and the fill.
+    let nulls = KeyParts(key).filter(Option::is_none).count();
+    let mut out = Vec::with_capacity(key.len() + nulls * (4 + fill.len()));
+    for value in KeyParts(key) {
+        push_key_part(&mut out, Some(value.unwrap_or(fill)));
+    }
+    out.into()
 }
 
 #[cfg(test)]
@@ -521,8 +586,7 @@ mod tests {
         rows.iter()
             .map(|r| {
                 let mut cells: Vec<String> = r
-                    .values
-                    .iter()
+                    .values()
                     .map(|v| String::from_utf8_lossy(v).into_owned())
                     .collect();
                 cells.push(r.count.to_string());
@@ -886,6 +950,22 @@ mod tests {
                 oracle(3, &events, "0")
             );
         }
+    }
+
+    #[test]
+    fn a_row_gives_back_its_values_empty_and_binary_ones_too() {
+        let values: [&[u8]; 4] = [b"", b"\0\x01\0\0\0", b"a", b""];
+        let row = Row::new(&values, 2, b"1", b"");
+        let back: Vec<&[u8]> = row.values().collect();
+        assert_eq!(back, values);
+        // A null filled in a key reads as the fill.
+        let mut key = Vec::new();
+        push_key_part(&mut key, None);
+        push_key_part(&mut key, Some(b"x"));
+        push_key_part(&mut key, None);
+        let filled = filled_key(&key, b"0");
+        let parts: Vec<Option<&[u8]>> = KeyParts(&filled).collect();
+        assert_eq!(parts, vec![Some(&b"0"[..]), Some(b"x"), Some(b"0")]);
     }
 
     #[test]
