@@ -23,7 +23,10 @@
 //! however its values repeat.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::ops::Range;
+
+use hashbrown::hash_table::{Entry, HashTable};
 
 use crate::grouphash::GroupHasher;
 use crate::order::{self, Key};
@@ -207,13 +210,27 @@ pub struct Outcome {
     pub dropped: u64,
 }
 
+/// One group of the table.
+#[derive(Debug)]
+struct Group {
+    /// The hash of `key`, kept so that the table grows without hashing any
+    /// multi-KB key again.
+    hash: u64,
+    /// The encoded BY tuple (see `push_key_part`).
+    key: Box<[u8]>,
+    /// Its aggregates.
+    aggregate: Aggregate,
+}
+
 /// The groups of one search, with nulls not yet filled.
 #[derive(Debug)]
 pub struct Stats {
     /// The BY field names, in order.
     by: Vec<String>,
-    /// Group key (encoded BY tuple) to aggregates.
-    groups: HashMap<Box<[u8]>, Aggregate, GroupHasher>,
+    /// The groups, found by the hash of their key.
+    groups: HashTable<Group>,
+    /// Hashes the keys, under this table's random seed.
+    hasher: GroupHasher,
     /// For each BY field: seen with a value in some event.
     present: Vec<bool>,
     /// Reused key buffer.
@@ -237,7 +254,8 @@ impl Stats {
     pub fn with_limit(by: &[String], limit: usize) -> Stats {
         Stats {
             by: by.to_vec(),
-            groups: HashMap::with_hasher(GroupHasher::random()),
+            groups: HashTable::new(),
+            hasher: GroupHasher::random(),
             present: vec![false; by.len()],
             key: Vec::new(),
             limit,
@@ -292,7 +310,7 @@ impl Stats {
             }
             return self.bump(1, time, time);
         }
-        let hasher = self.groups.hasher();
+        let hasher = &self.hasher;
         let distinct: Vec<Vec<(&[u8], u64)>> = values
             .iter()
             .map(|list| distinct(arena, list, hasher))
@@ -359,17 +377,24 @@ impl Stats {
         max: Option<&[u8]>,
     ) -> Result<(), Limit> {
         let total = self.total.checked_add(count).ok_or(Limit::Count)?;
-        if let Some(aggregate) = self.groups.get_mut(self.key.as_slice()) {
-            aggregate.add(count, min, max);
-            self.total = total;
-            return Ok(());
-        }
-        if self.groups.len() >= self.limit {
-            return Err(Limit::Groups { limit: self.limit });
-        }
-        let mut aggregate = Aggregate::default();
-        aggregate.add(count, min, max);
-        self.groups.insert(self.key.as_slice().into(), aggregate);
+        let full = self.groups.len() >= self.limit;
+        let key = self.key.as_slice();
+        let hash = self.hasher.hash_one(key);
+        let same = |g: &Group| g.hash == hash && *g.key == *key;
+        let group = match self.groups.entry(hash, same, |g| g.hash) {
+            Entry::Occupied(group) => group.into_mut(),
+            Entry::Vacant(_) if full => {
+                return Err(Limit::Groups { limit: self.limit });
+            }
+            Entry::Vacant(group) => group
+                .insert(Group {
+                    hash,
+                    key: key.into(),
+                    aggregate: Aggregate::default(),
+                })
+                .into_mut(),
+        };
+        group.aggregate.add(count, min, max);
         self.total = total;
         Ok(())
     }
@@ -377,11 +402,11 @@ impl Stats {
     /// The groups with nulls kept, in no particular order (for a map
     /// phase).
     pub fn partials(&self) -> impl Iterator<Item = Partial> + '_ {
-        self.groups.iter().map(|(key, aggregate)| Partial {
-            values: decode_key(key),
-            count: aggregate.count,
-            min: aggregate.min.as_ref().map(|m| m.text.clone()),
-            max: aggregate.max.as_ref().map(|m| m.text.clone()),
+        self.groups.iter().map(|group| Partial {
+            values: decode_key(&group.key),
+            count: group.aggregate.count,
+            min: group.aggregate.min.as_ref().map(|m| m.text.clone()),
+            max: group.aggregate.max.as_ref().map(|m| m.text.clone()),
         })
     }
 
@@ -400,7 +425,8 @@ impl Stats {
             ..Outcome::default()
         };
         if !outcome.absent.is_empty() {
-            outcome.dropped = self.groups.values().map(|a| a.count).sum();
+            outcome.dropped =
+                self.groups.iter().map(|g| g.aggregate.count).sum();
             return outcome;
         }
 
@@ -408,7 +434,7 @@ impl Stats {
         // anew (and the old one freed at once), filled.
         let mut filled: Vec<(Box<[u8]>, Aggregate)> =
             Vec::with_capacity(self.groups.len());
-        for (key, aggregate) in self.groups {
+        for Group { key, aggregate, .. } in self.groups {
             let key = if KeyParts(&key).any(|v| v.is_none()) {
                 filled_key(&key, fill)
             } else {
