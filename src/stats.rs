@@ -6,8 +6,9 @@
 //! be decided once the whole set is known. The table therefore keeps its
 //! groups with nulls as nulls and remembers which BY fields were ever seen
 //! with a value. `finish` then fills, drops the groups that still have a
-//! null (stats puts an event with a null BY field in no group), merges the
-//! groups that filling made equal, and sorts.
+//! null (stats puts an event with a null BY field in no group), sorts, and
+//! merges the groups that filling made equal (sorting puts them side by
+//! side).
 //!
 //! These partial groups are exactly what a map phase can send to a reduce
 //! phase: `merge` adds one partial group to a table, and the same `finish`
