@@ -376,9 +376,90 @@ pub fn write_chunk<W: Write>(
     out.flush()
 }
 
+/// Writes one chunk whose body, `body_len` bytes, `write_body` writes in
+/// pieces (so that a large body is never held whole), then flushes. A
+/// body of another length than announced is an error: the reader would
+/// lose its place in the stream.
+pub fn write_chunk_streamed<W, F>(
+    out: &mut W,
+    metadata: &[u8],
+    body_len: usize,
+    write_body: F,
+) -> io::Result<()>
+where
+    W: Write,
+    F: FnOnce(&mut dyn Write) -> io::Result<()>,
+{
+    writeln!(out, "chunked 1.0,{},{}", metadata.len(), body_len)?;
+    out.write_all(metadata)?;
+    let mut counted = Counted {
+        inner: &mut *out,
+        written: 0,
+    };
+    write_body(&mut counted)?;
+    if counted.written != body_len {
+        return Err(io::Error::other(format!(
+            "the reply body was {} bytes, not the {body_len} its chunk \
+             header announced",
+            counted.written
+        )));
+    }
+    out.flush()
+}
+
+/// A writer that counts the bytes it passes on.
+struct Counted<'a, W: Write> {
+    /// Where the bytes go.
+    inner: &'a mut W,
+    /// Bytes passed on so far.
+    written: usize,
+}
+
+impl<W: Write> Write for Counted<'_, W> {
+    /// Passes `buf` on, counting what the inner writer took.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n;
+        Ok(n)
+    }
+
+    /// Flushes the inner writer.
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_streamed_chunk_is_the_chunk_of_its_whole_body() {
+        let mut whole = Vec::new();
+        write_chunk(&mut whole, b"{}", b"abcdef").unwrap();
+        let mut streamed = Vec::new();
+        write_chunk_streamed(&mut streamed, b"{}", 6, |out| {
+            out.write_all(b"abc")?;
+            out.write_all(b"def")
+        })
+        .unwrap();
+        assert_eq!(streamed, whole);
+        assert_eq!(read_all(&streamed[..]).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_streamed_body_of_another_length_is_an_error() {
+        let mut out = Vec::new();
+        let err = write_chunk_streamed(&mut out, b"{}", 5, |out| {
+            out.write_all(b"abcdef")
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the reply body was 6 bytes, not the 5 its chunk header \
+             announced"
+        );
+    }
 
     fn read_all(bytes: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut reader = ChunkReader::new(bytes);

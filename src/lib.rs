@@ -27,6 +27,7 @@ pub mod eventtime;
 pub mod evtxlog;
 pub mod fault;
 pub mod generate;
+pub mod grouphash;
 pub mod hunt;
 pub mod input;
 pub mod jsonlines;

@@ -154,6 +154,20 @@ mod tests {
         assert_eq!(values, vec![&b"2"[..], b"10", b"1a"]);
     }
 
+    proptest::proptest! {
+        /// `stats` merges filled groups by sorting them and comparing
+        /// neighbours, which needs `Equal` to mean equal bytes: numbers
+        /// equal in value ("1", "1.0", "01", "+1", "1e0") still differ.
+        #[test]
+        fn equal_only_for_equal_bytes(
+            a in "[-+]?[0-9]{0,2}([.][0-9]{0,2})?(e[0-9])?",
+            b in "[-+]?[0-9]{0,2}([.][0-9]{0,2})?(e[0-9])?",
+        ) {
+            let equal = compare(a.as_bytes(), b.as_bytes()).is_eq();
+            proptest::prop_assert_eq!(equal, a == b);
+        }
+    }
+
     #[test]
     fn numeric_ties_fall_back_to_bytes() {
         assert_eq!(compare(b"1.0", b"1"), Ordering::Greater);

@@ -8,7 +8,7 @@ use crate::stats::Row;
 /// The cells of one row as text: BY values, count, firstTime, lastTime.
 pub fn cells(row: &Row) -> Vec<Cow<'_, [u8]>> {
     let mut cells: Vec<Cow<'_, [u8]>> =
-        row.values.iter().map(|v| Cow::Borrowed(&v[..])).collect();
+        row.values().map(Cow::Borrowed).collect();
     cells.push(Cow::Owned(row.count.to_string().into_bytes()));
     cells.push(Cow::Borrowed(&row.first[..]));
     cells.push(Cow::Borrowed(&row.last[..]));
@@ -23,44 +23,65 @@ pub fn write_csv<'a, I>(columns: &[String], rows: I, out: &mut Vec<u8>)
 where
     I: IntoIterator<Item = Vec<Cow<'a, [u8]>>>,
 {
-    let header: Vec<&[u8]> = columns.iter().map(|c| c.as_bytes()).collect();
-    write_line(&header, out);
+    write_line(columns, out);
     for row in rows {
-        let cells: Vec<&[u8]> = row.iter().map(|c| c.as_ref()).collect();
-        write_line(&cells, out);
+        write_line(&row, out);
     }
 }
 
 /// Writes one CSV line.
-fn write_line(cells: &[&[u8]], out: &mut Vec<u8>) {
+pub fn write_line<C: AsRef<[u8]>>(cells: &[C], out: &mut Vec<u8>) {
     for (i, cell) in cells.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_cell(cell, out);
+        write_cell(cell.as_ref(), out);
     }
     out.push(b'\n');
 }
 
-/// Writes one CSV cell, quoted if it needs to be.
-pub fn write_cell(cell: &[u8], out: &mut Vec<u8>) {
+/// The number of bytes `write_line` writes for `cells`.
+pub fn line_len<C: AsRef<[u8]>>(cells: &[C]) -> usize {
+    let commas = cells.len().saturating_sub(1);
+    let text: usize = cells.iter().map(|c| cell_len(c.as_ref())).sum();
+    text + commas + 1
+}
+
+/// True when a cell must be quoted: it holds `,` `"` CR or LF, or starts
+/// or ends with a space or tab.
+fn needs_quotes(cell: &[u8]) -> bool {
     let edge = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
-    let needs_quotes = memchr::memchr3(b',', b'"', b'\n', cell).is_some()
+    edge(cell.first())
+        || edge(cell.last())
+        || memchr::memchr3(b',', b'"', b'\n', cell).is_some()
         || memchr::memchr(b'\r', cell).is_some()
-        || edge(cell.first())
-        || edge(cell.last());
-    if !needs_quotes {
+}
+
+/// Writes one CSV cell, quoted if it needs to be: the runs between
+/// quotes are copied whole, each `"` doubled.
+pub fn write_cell(cell: &[u8], out: &mut Vec<u8>) {
+    if !needs_quotes(cell) {
         out.extend_from_slice(cell);
         return;
     }
+    out.reserve(cell.len() + 2);
     out.push(b'"');
-    for &b in cell {
-        if b == b'"' {
-            out.push(b'"');
-        }
-        out.push(b);
+    let mut rest = cell;
+    while let Some(i) = memchr::memchr(b'"', rest) {
+        out.extend_from_slice(&rest[..=i]);
+        out.push(b'"');
+        rest = &rest[i + 1..];
     }
+    out.extend_from_slice(rest);
     out.push(b'"');
+}
+
+/// The number of bytes `write_cell` writes for `cell`.
+pub fn cell_len(cell: &[u8]) -> usize {
+    if !needs_quotes(cell) {
+        return cell.len();
+    }
+    cell.len() + 2 + memchr::memchr_iter(b'"', cell).count()
 }
 
 /// Renders an aligned text table. Each cell shows at most `max_cell`
@@ -231,6 +252,63 @@ mod tests {
             "a,b\nplain,\"x,y\"\n\"say \"\"hi\"\"\",\"two\nlines\"\n\
              \" lead\",\"trail\t\"\n,\"cr\r\"\n"
         );
+    }
+
+    #[test]
+    fn quotes_doubled_at_every_place() {
+        let mut out = Vec::new();
+        write_cell(b"\"\"a\"b\"", &mut out);
+        assert_eq!(out, b"\"\"\"\"\"a\"\"b\"\"\"");
+        assert_eq!(cell_len(b"\"\"a\"b\""), out.len());
+    }
+
+    proptest::proptest! {
+        /// `write_cell` against the plain rule (quote when needed, double
+        /// every `"`, one byte at a time), and `cell_len`/`line_len`
+        /// against what is written.
+        #[test]
+        fn cells_as_the_plain_rule_writes_them(
+            cells in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(
+                        b"a \t,\"\r\n\xff".to_vec(),
+                    ),
+                    0..12,
+                ),
+                0..4,
+            ),
+        ) {
+            let mut plain = Vec::new();
+            for (i, cell) in cells.iter().enumerate() {
+                if i > 0 {
+                    plain.push(b',');
+                }
+                let special = |b: &u8| b",\"\r\n".contains(b);
+                let edge = |b: Option<&u8>| b == Some(&b' ')
+                    || b == Some(&b'\t');
+                if cell.iter().any(special)
+                    || edge(cell.first())
+                    || edge(cell.last())
+                {
+                    plain.push(b'"');
+                    for &b in cell {
+                        if b == b'"' {
+                            plain.push(b'"');
+                        }
+                        plain.push(b);
+                    }
+                    plain.push(b'"');
+                } else {
+                    plain.extend_from_slice(cell);
+                }
+            }
+            plain.push(b'\n');
+            let cells: Vec<&[u8]> = cells.iter().map(Vec::as_slice).collect();
+            let mut out = Vec::new();
+            write_line(&cells, &mut out);
+            proptest::prop_assert_eq!(&out, &plain);
+            proptest::prop_assert_eq!(line_len(&cells), plain.len());
+        }
     }
 
     #[test]

@@ -162,10 +162,11 @@ mod tests {
             .rows
             .iter()
             .map(|r| {
+                let values: Vec<&[u8]> = r.values().collect();
                 format!(
                     "{}|{}|{}|{}|{}",
-                    String::from_utf8_lossy(&r.values[0]),
-                    String::from_utf8_lossy(&r.values[1]),
+                    String::from_utf8_lossy(values[0]),
+                    String::from_utf8_lossy(values[1]),
                     r.count,
                     String::from_utf8_lossy(&r.first),
                     String::from_utf8_lossy(&r.last)

@@ -21,6 +21,8 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::convert::Infallible;
+use std::io::{self, Write};
 
 use crate::catalog::HUNT_COLUMN;
 use crate::output;
@@ -28,6 +30,10 @@ use crate::stats::{Outcome, Row};
 
 /// Most absent-field warnings sent for one search; the rest are counted.
 pub const MAX_WARNINGS: usize = 10;
+
+/// The CSV body goes out in pieces of about this many bytes (64 KiB), so
+/// that it is never held whole next to the rows it is made of.
+const PIECE: usize = 64 * 1024;
 
 /// What one hunt found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -109,8 +115,26 @@ impl Results {
     where
         T: Fn(&'a [u8]) -> Cow<'a, [u8]>,
     {
-        let columns = self.by_columns();
         let mut rows = Vec::with_capacity(self.rows());
+        let visit = |cells: &[Cow<'a, [u8]>]| {
+            rows.push(cells.to_vec());
+            Ok::<(), Infallible>(())
+        };
+        let Ok(()) = self.each_row(time, visit);
+        rows
+    }
+
+    /// Calls `visit` with the cells of every row, in order, one reused
+    /// list at a time; `time` renders `firstTime` and `lastTime`. Stops at
+    /// the first error `visit` returns.
+    fn each_row<'a, T, E, F>(&'a self, time: T, mut visit: F) -> Result<(), E>
+    where
+        T: Fn(&'a [u8]) -> Cow<'a, [u8]>,
+        F: FnMut(&[Cow<'a, [u8]>]) -> Result<(), E>,
+    {
+        let columns = self.by_columns();
+        let mut cells = Vec::new();
+        let mut values = Vec::new();
         for hunt in &self.hunts {
             let places: Vec<Option<usize>> = columns
                 .iter()
@@ -118,24 +142,51 @@ impl Results {
                 .collect();
             let name = self.named.then_some(&hunt.name);
             for row in &hunt.outcome.rows {
-                rows.push(row_cells(name, &places, row, &time));
+                cells.clear();
+                values.clear();
+                values.extend(row.values());
+                row_cells(name, &places, &values, row, &time, &mut cells);
+                visit(&cells)?;
             }
         }
-        rows
+        Ok(())
     }
 
     /// The CSV body for Splunk: the header and every row, times as they
-    /// are; empty when there is no row.
+    /// are; the header alone when there is no row.
     pub fn csv(&self) -> Vec<u8> {
+        let mut body = Vec::with_capacity(self.csv_len());
+        self.write_csv(&mut body).expect("writing to a Vec works");
+        body
+    }
+
+    /// The length in bytes of [`Results::csv`], counted without writing
+    /// it, for the chunk header that must come before the body.
+    pub fn csv_len(&self) -> usize {
+        let mut len = output::line_len(&self.columns());
+        let Ok(()) = self.each_row(Cow::Borrowed, |cells| {
+            len += output::line_len(cells);
+            Ok::<(), Infallible>(())
+        });
+        len
+    }
+
+    /// Writes [`Results::csv`] to `out` in pieces of about [`PIECE`]
+    /// bytes, never holding the whole body.
+    pub fn write_csv<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
         // The header goes out even with no rows: Splunk accepts header-only
         // bodies (protocol notes §4.5) and the columns tell what was asked.
-        let mut body = Vec::new();
-        output::write_csv(
-            &self.columns(),
-            self.cells(Cow::Borrowed),
-            &mut body,
-        );
-        body
+        let mut piece = Vec::with_capacity(PIECE);
+        output::write_line(&self.columns(), &mut piece);
+        self.each_row(Cow::Borrowed, |cells| {
+            output::write_line(cells, &mut piece);
+            if piece.len() >= PIECE {
+                out.write_all(&piece)?;
+                piece.clear();
+            }
+            Ok::<(), io::Error>(())
+        })?;
+        out.write_all(&piece)
     }
 
     /// Sentences explaining hunts that matched events but returned no
@@ -171,31 +222,31 @@ impl Results {
     }
 }
 
-/// The cells of one row: the hunt's name if named, its values placed in
-/// the table's BY columns, then count, firstTime, lastTime.
+/// Appends the cells of one row to `cells`: the hunt's name if named, its
+/// `values` placed in the table's BY columns, then count, firstTime,
+/// lastTime.
 fn row_cells<'a, T>(
     name: Option<&'a String>,
     places: &[Option<usize>],
+    values: &[&'a [u8]],
     row: &'a Row,
     time: &T,
-) -> Vec<Cow<'a, [u8]>>
-where
+    cells: &mut Vec<Cow<'a, [u8]>>,
+) where
     T: Fn(&'a [u8]) -> Cow<'a, [u8]>,
 {
-    let mut cells = Vec::with_capacity(places.len() + 4);
     if let Some(name) = name {
         cells.push(Cow::Borrowed(name.as_bytes()));
     }
     for place in places {
         cells.push(match place {
-            Some(i) => Cow::Borrowed(&row.values[*i][..]),
+            Some(i) => Cow::Borrowed(values[*i]),
             None => Cow::Borrowed(&b""[..]),
         });
     }
     cells.push(Cow::Owned(row.count.to_string().into_bytes()));
     cells.push(time(&row.first));
     cells.push(time(&row.last));
-    cells
 }
 
 #[cfg(test)]
@@ -203,12 +254,8 @@ mod tests {
     use super::*;
 
     fn row(values: &[&str], count: u64) -> Row {
-        Row {
-            values: values.iter().map(|v| v.as_bytes().into()).collect(),
-            count,
-            first: b"1".as_slice().into(),
-            last: b"2".as_slice().into(),
-        }
+        let values: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+        Row::new(&values, count, b"1", b"2")
     }
 
     fn hunt(name: &str, by: &[&str], rows: Vec<Row>) -> HuntOutcome {
@@ -279,6 +326,35 @@ mod tests {
             String::from_utf8(empty.csv()).unwrap(),
             "a,count,firstTime,lastTime\n"
         );
+    }
+
+    #[test]
+    fn the_body_in_pieces_is_the_body_whole_and_counted_exactly() {
+        // 5,000 rows of about 60 bytes: past four 64 KiB pieces, with
+        // cells that need quotes and doubled quotes.
+        let rows: Vec<Row> = (0..5000)
+            .map(|i| {
+                let text = format!("Stop-Service \"svc{i}\"\r\n, {i}");
+                row(&[&text, " lead"], i)
+            })
+            .collect();
+        let results = Results {
+            named: true,
+            hunts: vec![hunt("A, B", &["t", "u"], rows)],
+        };
+        let mut whole = Vec::new();
+        output::write_csv(
+            &results.columns(),
+            results.cells(Cow::Borrowed),
+            &mut whole,
+        );
+        let body = results.csv();
+        assert_eq!(body, whole);
+        assert_eq!(results.csv_len(), whole.len());
+        assert!(whole.len() > 4 * PIECE, "{}", whole.len());
+        let line =
+            "\"A, B\",\"Stop-Service \"\"svc7\"\"\r\n, 7\",\" lead\",7,1,2\n";
+        assert!(String::from_utf8(body).unwrap().contains(line));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::io::{BufRead, Write};
 
 use log::{debug, info, warn};
 
-use crate::chunk::{write_chunk, ChunkReader};
+use crate::chunk::{write_chunk, write_chunk_streamed, ChunkReader};
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::{self, Flush};
 use crate::metadata::{parse_request, Reply, Request};
@@ -362,7 +362,11 @@ fn finish<W: Write>(
         info!("{text}");
         reply.messages.push(("WARN", text));
     }
-    write_chunk(output, &reply.to_json(), &results.csv())?;
+    // The body is counted, then written row by row: never held whole.
+    let body_len = results.csv_len();
+    write_chunk_streamed(output, &reply.to_json(), body_len, |out| {
+        results.write_csv(out)
+    })?;
     Ok(())
 }
 

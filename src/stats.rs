@@ -6,8 +6,9 @@
 //! be decided once the whole set is known. The table therefore keeps its
 //! groups with nulls as nulls and remembers which BY fields were ever seen
 //! with a value. `finish` then fills, drops the groups that still have a
-//! null (stats puts an event with a null BY field in no group), merges the
-//! groups that filling made equal, and sorts.
+//! null (stats puts an event with a null BY field in no group), sorts, and
+//! merges the groups that filling made equal (sorting puts them side by
+//! side).
 //!
 //! These partial groups are exactly what a map phase can send to a reduce
 //! phase: `merge` adds one partial group to a table, and the same `finish`
@@ -23,8 +24,12 @@
 //! however its values repeat.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::ops::Range;
 
+use hashbrown::hash_table::{Entry, HashTable};
+
+use crate::grouphash::GroupHasher;
 use crate::order::{self, Key};
 
 /// The default limit on groups held: 1,000,000, the default of Splunk's
@@ -142,14 +147,43 @@ impl Aggregate {
 /// One result row: the BY values, then count, firstTime, lastTime.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
-    /// The BY values, in BY order.
-    pub values: Vec<Box<[u8]>>,
+    /// The BY values, in BY order, encoded as a group key without nulls
+    /// (see `push_key_part`): the table's own key, moved, not copied into
+    /// one allocation per value. Equal keys are equal tuples.
+    key: Box<[u8]>,
     /// `count`.
     pub count: u64,
     /// `firstTime`: the text of `min(_time)`, empty if no event had one.
     pub first: Box<[u8]>,
     /// `lastTime`: the text of `max(_time)`, empty if no event had one.
     pub last: Box<[u8]>,
+}
+
+impl Row {
+    /// The row of BY values `values`, with its count and times.
+    pub fn new(
+        values: &[&[u8]],
+        count: u64,
+        first: &[u8],
+        last: &[u8],
+    ) -> Row {
+        let mut key = Vec::new();
+        for value in values {
+            push_key_part(&mut key, Some(value));
+        }
+        Row {
+            key: key.into(),
+            count,
+            first: first.into(),
+            last: last.into(),
+        }
+    }
+
+    /// The BY values, in BY order.
+    pub fn values(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        // A row's key holds no null; were one there, it would read empty.
+        KeyParts(&self.key).map(Option::unwrap_or_default)
+    }
 }
 
 /// A partial group, as a map phase emits it: BY values with nulls kept.
@@ -177,13 +211,27 @@ pub struct Outcome {
     pub dropped: u64,
 }
 
+/// One group of the table.
+#[derive(Debug)]
+struct Group {
+    /// The hash of `key`, kept so that the table grows without hashing any
+    /// multi-KB key again.
+    hash: u64,
+    /// The encoded BY tuple (see `push_key_part`).
+    key: Box<[u8]>,
+    /// Its aggregates.
+    aggregate: Aggregate,
+}
+
 /// The groups of one search, with nulls not yet filled.
 #[derive(Debug)]
 pub struct Stats {
     /// The BY field names, in order.
     by: Vec<String>,
-    /// Group key (encoded BY tuple) to aggregates.
-    groups: HashMap<Box<[u8]>, Aggregate>,
+    /// The groups, found by the hash of their key.
+    groups: HashTable<Group>,
+    /// Hashes the keys, under this table's random seed.
+    hasher: GroupHasher,
     /// For each BY field: seen with a value in some event.
     present: Vec<bool>,
     /// Reused key buffer.
@@ -207,7 +255,8 @@ impl Stats {
     pub fn with_limit(by: &[String], limit: usize) -> Stats {
         Stats {
             by: by.to_vec(),
-            groups: HashMap::new(),
+            groups: HashTable::new(),
+            hasher: GroupHasher::random(),
             present: vec![false; by.len()],
             key: Vec::new(),
             limit,
@@ -262,8 +311,11 @@ impl Stats {
             }
             return self.bump(1, time, time);
         }
-        let distinct: Vec<Vec<(&[u8], u64)>> =
-            values.iter().map(|list| distinct(arena, list)).collect();
+        let hasher = &self.hasher;
+        let distinct: Vec<Vec<(&[u8], u64)>> = values
+            .iter()
+            .map(|list| distinct(arena, list, hasher))
+            .collect();
         let combinations = distinct
             .iter()
             .try_fold(1usize, |n, d| n.checked_mul(d.len().max(1)));
@@ -326,17 +378,24 @@ impl Stats {
         max: Option<&[u8]>,
     ) -> Result<(), Limit> {
         let total = self.total.checked_add(count).ok_or(Limit::Count)?;
-        if let Some(aggregate) = self.groups.get_mut(self.key.as_slice()) {
-            aggregate.add(count, min, max);
-            self.total = total;
-            return Ok(());
-        }
-        if self.groups.len() >= self.limit {
-            return Err(Limit::Groups { limit: self.limit });
-        }
-        let mut aggregate = Aggregate::default();
-        aggregate.add(count, min, max);
-        self.groups.insert(self.key.as_slice().into(), aggregate);
+        let full = self.groups.len() >= self.limit;
+        let key = self.key.as_slice();
+        let hash = self.hasher.hash_one(key);
+        let same = |g: &Group| g.hash == hash && *g.key == *key;
+        let group = match self.groups.entry(hash, same, |g| g.hash) {
+            Entry::Occupied(group) => group.into_mut(),
+            Entry::Vacant(_) if full => {
+                return Err(Limit::Groups { limit: self.limit });
+            }
+            Entry::Vacant(group) => group
+                .insert(Group {
+                    hash,
+                    key: key.into(),
+                    aggregate: Aggregate::default(),
+                })
+                .into_mut(),
+        };
+        group.aggregate.add(count, min, max);
         self.total = total;
         Ok(())
     }
@@ -344,11 +403,11 @@ impl Stats {
     /// The groups with nulls kept, in no particular order (for a map
     /// phase).
     pub fn partials(&self) -> impl Iterator<Item = Partial> + '_ {
-        self.groups.iter().map(|(key, aggregate)| Partial {
-            values: decode_key(key),
-            count: aggregate.count,
-            min: aggregate.min.as_ref().map(|m| m.text.clone()),
-            max: aggregate.max.as_ref().map(|m| m.text.clone()),
+        self.groups.iter().map(|group| Partial {
+            values: decode_key(&group.key),
+            count: group.aggregate.count,
+            min: group.aggregate.min.as_ref().map(|m| m.text.clone()),
+            max: group.aggregate.max.as_ref().map(|m| m.text.clone()),
         })
     }
 
@@ -367,30 +426,24 @@ impl Stats {
             ..Outcome::default()
         };
         if !outcome.absent.is_empty() {
-            outcome.dropped = self.groups.values().map(|a| a.count).sum();
+            outcome.dropped =
+                self.groups.iter().map(|g| g.aggregate.count).sum();
             return outcome;
         }
 
-        let mut filled: HashMap<Vec<Box<[u8]>>, Aggregate> = HashMap::new();
-        for (key, aggregate) in self.groups {
-            let values: Vec<Box<[u8]>> = decode_key(&key)
-                .into_iter()
-                .map(|v| v.unwrap_or_else(|| fill.into()))
-                .collect();
-            filled.entry(values).or_default().absorb(aggregate);
+        // The keys move into the rows; only a key with a null is written
+        // anew (and the old one freed at once), filled.
+        let mut filled: Vec<(Box<[u8]>, Aggregate)> =
+            Vec::with_capacity(self.groups.len());
+        for Group { key, aggregate, .. } in self.groups {
+            let key = if KeyParts(&key).any(|v| v.is_none()) {
+                filled_key(&key, fill)
+            } else {
+                key
+            };
+            filled.push((key, aggregate));
         }
-
-        let mut rows: Vec<Row> = filled
-            .into_iter()
-            .map(|(values, aggregate)| Row {
-                values,
-                count: aggregate.count,
-                first: aggregate.min.map_or_else(Default::default, |m| m.text),
-                last: aggregate.max.map_or_else(Default::default, |m| m.text),
-            })
-            .collect();
-        sort_rows(&mut rows);
-        outcome.rows = rows;
+        outcome.rows = merge_sorted(filled);
         outcome
     }
 }
@@ -400,13 +453,15 @@ impl Stats {
 fn distinct<'a>(
     arena: &'a [u8],
     list: &[Range<usize>],
+    hasher: &GroupHasher,
 ) -> Vec<(&'a [u8], u64)> {
     let mut out: Vec<(&[u8], u64)> = Vec::with_capacity(list.len());
     if list.len() < 2 {
         out.extend(list.iter().map(|r| (&arena[r.clone()], 1)));
         return out;
     }
-    let mut index: HashMap<&[u8], usize> = HashMap::with_capacity(list.len());
+    let mut index: HashMap<&[u8], usize, GroupHasher> =
+        HashMap::with_capacity_and_hasher(list.len(), hasher.clone());
     for r in list {
         let value = &arena[r.clone()];
         match index.get(value) {
@@ -422,15 +477,58 @@ fn distinct<'a>(
 
 /// Sorts rows by their BY tuple, field by field, in the total order.
 pub fn sort_rows(rows: &mut [Row]) {
-    rows.sort_by(|a, b| {
-        for (x, y) in a.values.iter().zip(&b.values) {
-            let ordering = order::compare(x, y);
-            if ordering.is_ne() {
-                return ordering;
-            }
+    rows.sort_by(|a, b| compare_keys(&a.key, &b.key));
+}
+
+/// Compares two null-free group keys as BY tuples, field by field in the
+/// total order.
+fn compare_keys(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let mut b_parts = KeyParts(b);
+    for x in KeyParts(a) {
+        let Some(y) = b_parts.next() else {
+            return std::cmp::Ordering::Greater;
+        };
+        // Equal bytes compare Equal; checking that first spares parsing
+        // numbers for the fields most rows share.
+        if x == y {
+            continue;
         }
-        std::cmp::Ordering::Equal
+        let ordering =
+            order::compare(x.unwrap_or_default(), y.unwrap_or_default());
+        if ordering.is_ne() {
+            return ordering;
+        }
+    }
+    if b_parts.next().is_some() {
+        return std::cmp::Ordering::Less;
+    }
+    std::cmp::Ordering::Equal
+}
+
+/// The rows of filled groups: sorted, and with the groups that filling
+/// made equal merged into one. Only a key that held a null can meet
+/// another after filling, but sorting puts equal tuples side by side
+/// anyway, so one pass over neighbours merges them without hashing any
+/// tuple again. That relies on `order::compare` being `Equal` only for
+/// equal bytes (see its tests).
+fn merge_sorted(mut filled: Vec<(Box<[u8]>, Aggregate)>) -> Vec<Row> {
+    filled.sort_unstable_by(|a, b| compare_keys(&a.0, &b.0));
+    filled.dedup_by(|later, kept| {
+        if later.0 != kept.0 {
+            return false;
+        }
+        kept.1.absorb(std::mem::take(&mut later.1));
+        true
     });
+    filled
+        .into_iter()
+        .map(|(key, aggregate)| Row {
+            key,
+            count: aggregate.count,
+            first: aggregate.min.map_or_else(Default::default, |m| m.text),
+            last: aggregate.max.map_or_else(Default::default, |m| m.text),
+        })
+        .collect()
 }
 
 /// Appends one BY value (or null) to an encoded group key: a 0 byte for
@@ -446,22 +544,43 @@ fn push_key_part(key: &mut Vec<u8>, value: Option<&[u8]>) {
     }
 }
 
-/// Decodes a group key made by `push_key_part`.
-fn decode_key(mut key: &[u8]) -> Vec<Option<Box<[u8]>>> {
-    let mut values = Vec::new();
-    while let Some((&tag, rest)) = key.split_first() {
+/// The BY values (or nulls) of a group key made by `push_key_part`, in
+/// order.
+struct KeyParts<'a>(&'a [u8]);
+
+impl<'a> Iterator for KeyParts<'a> {
+    type Item = Option<&'a [u8]>;
+
+    /// The next value, `None` inside for a null.
+    fn next(&mut self) -> Option<Option<&'a [u8]>> {
+        let (&tag, rest) = self.0.split_first()?;
         if tag == 0 {
-            values.push(None);
-            key = rest;
-            continue;
+            self.0 = rest;
+            return Some(None);
         }
         let (len, rest) = rest.split_at(4);
         let len =
             u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
-        values.push(Some(rest[..len].into()));
-        key = &rest[len..];
+        let (value, rest) = rest.split_at(len);
+        self.0 = rest;
+        Some(Some(value))
     }
-    values
+}
+
+/// Decodes a group key made by `push_key_part`.
+fn decode_key(key: &[u8]) -> Vec<Option<Box<[u8]>>> {
+    KeyParts(key).map(|v| v.map(Into::into)).collect()
+}
+
+/// `key` with every null replaced by `fill`.
+fn filled_key(key: &[u8], fill: &[u8]) -> Box<[u8]> {
+    // A null takes 1 byte; a filled one 5 and the fill.
+    let nulls = KeyParts(key).filter(Option::is_none).count();
+    let mut out = Vec::with_capacity(key.len() + nulls * (4 + fill.len()));
+    for value in KeyParts(key) {
+        push_key_part(&mut out, Some(value.unwrap_or(fill)));
+    }
+    out.into()
 }
 
 #[cfg(test)]
@@ -494,8 +613,7 @@ mod tests {
         rows.iter()
             .map(|r| {
                 let mut cells: Vec<String> = r
-                    .values
-                    .iter()
+                    .values()
                     .map(|v| String::from_utf8_lossy(v).into_owned())
                     .collect();
                 cells.push(r.count.to_string());
@@ -702,6 +820,179 @@ mod tests {
             try_add(&mut stats, &fields).unwrap();
         }
         assert_eq!(try_add(&mut stats, &fields), Err(Limit::Count));
+    }
+
+    #[test]
+    fn keys_with_nulls_colliding_after_fill_merge_counts_min_max() {
+        // Four groups before filling; with fill "0" three of them are
+        // (x, 0, 0): the real "0"s, a null Path, and both null. Counts add
+        // (2 + 1 + 3), min and max are taken over all three, by number
+        // (9.5 < 10 < 100), keeping the original text.
+        let mut stats = Stats::new(&by(&["h", "Path", "u"]));
+        add(&mut stats, &[&["x"], &["0"], &["0"]], Some("10"));
+        add(&mut stats, &[&["x"], &["0"], &["0"]], Some("100"));
+        add(&mut stats, &[&["x"], &[], &["0"]], Some("9.50"));
+        add(&mut stats, &[&["x"], &[], &[]], Some("11"));
+        add(&mut stats, &[&["x"], &[], &[]], None);
+        add(&mut stats, &[&["x"], &[], &[]], Some("12"));
+        add(&mut stats, &[&["x"], &["p"], &[]], Some("5"));
+        assert_eq!(stats.len(), 4);
+        let outcome = stats.finish(b"0");
+        assert_eq!(
+            show(&outcome.rows),
+            vec!["x|0|0|6|9.50|100", "x|p|0|1|5|5"]
+        );
+    }
+
+    #[test]
+    fn keys_with_nulls_only_merge_among_themselves() {
+        // (a, null) and (null, a) both hold a null and an "a", yet stay
+        // apart; (a, null) meets (a, "NULL") because the fill is "NULL",
+        // and (null, null) meets ("NULL", "NULL").
+        let mut stats = Stats::new(&by(&["h", "Path"]));
+        add(&mut stats, &[&["a"], &[]], Some("3"));
+        add(&mut stats, &[&[], &["a"]], Some("4"));
+        add(&mut stats, &[&["a"], &["NULL"]], Some("2"));
+        add(&mut stats, &[&["NULL"], &["NULL"]], Some("1"));
+        add(&mut stats, &[&[], &[]], Some("8"));
+        let outcome = stats.finish(b"NULL");
+        assert_eq!(
+            show(&outcome.rows),
+            vec!["NULL|NULL|2|1|8", "NULL|a|1|4|4", "a|NULL|2|2|3"]
+        );
+    }
+
+    #[test]
+    fn merged_partials_with_null_keys_equal_a_single_table() {
+        // Partial groups from two map phases, each with its own table and
+        // hasher seed: the filled merge gives the rows of one table.
+        let names = by(&["h", "Path"]);
+        let mut left = Stats::new(&names);
+        let mut right = Stats::new(&names);
+        add(&mut left, &[&["a"], &[]], Some("5"));
+        add(&mut left, &[&["a"], &["0"]], Some("7"));
+        add(&mut right, &[&["a"], &[]], Some("1"));
+        add(&mut right, &[&["a"], &["0"]], None);
+        add(&mut right, &[&["b"], &["q"]], Some("2"));
+        let mut reduce = Stats::new(&names);
+        for partial in right.partials().chain(left.partials()) {
+            reduce.merge(&partial).unwrap();
+        }
+        assert_eq!(
+            show(&reduce.finish(b"0").rows),
+            vec!["a|0|4|1|7", "b|q|1|2|2"]
+        );
+    }
+
+    /// The rows of `events` (single values or nulls, with times) computed
+    /// the plain way: fill each event's nulls where the field is present
+    /// in some event, group in an ordered map by exact bytes, then sort
+    /// the groups in the total order.
+    fn oracle(
+        fields: usize,
+        events: &[(Vec<Option<String>>, Option<String>)],
+        fill: &str,
+    ) -> Vec<String> {
+        use std::collections::BTreeMap;
+        let present: Vec<bool> = (0..fields)
+            .map(|i| events.iter().any(|(v, _)| v[i].is_some()))
+            .collect();
+        if present.contains(&false) {
+            return Vec::new();
+        }
+        let mut groups: BTreeMap<Vec<String>, (u64, Vec<String>)> =
+            BTreeMap::new();
+        for (values, time) in events {
+            let key = values
+                .iter()
+                .map(|v| v.clone().unwrap_or_else(|| fill.to_string()))
+                .collect();
+            let group = groups.entry(key).or_default();
+            group.0 += 1;
+            group.1.extend(time.clone());
+        }
+        let mut rows: Vec<(Vec<String>, String)> = groups
+            .into_iter()
+            .map(|(key, (count, mut times))| {
+                times.sort_by(|a, b| {
+                    order::compare(a.as_bytes(), b.as_bytes())
+                });
+                let first = times.first().cloned().unwrap_or_default();
+                let last = times.last().cloned().unwrap_or_default();
+                let row = format!("{}|{count}|{first}|{last}", key.join("|"));
+                (key, row)
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            let pairs = a.0.iter().zip(&b.0);
+            pairs
+                .map(|(x, y)| order::compare(x.as_bytes(), y.as_bytes()))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        rows.into_iter().map(|(_, row)| row).collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+            256
+        ))]
+
+        #[test]
+        fn finish_agrees_with_the_plain_way(
+            events in proptest::collection::vec(
+                (
+                    proptest::collection::vec(
+                        proptest::option::of(proptest::sample::select(
+                            vec!["0", "00", "0.0", "a", "A", "1", "10", "2"],
+                        )),
+                        3,
+                    ),
+                    proptest::option::of(proptest::sample::select(
+                        vec!["1", "1.0", "9", "10", "x", "", "-1"],
+                    )),
+                ),
+                0..40,
+            ),
+        ) {
+            let events: Vec<(Vec<Option<String>>, Option<String>)> = events
+                .into_iter()
+                .map(|(v, t)| {
+                    let v = v.into_iter().map(|x| x.map(String::from));
+                    (v.collect(), t.map(String::from))
+                })
+                .collect();
+            let mut stats = Stats::new(&by(&["a", "b", "c"]));
+            for (values, time) in &events {
+                let fields: Vec<Vec<&str>> = values
+                    .iter()
+                    .map(|v| v.as_deref().into_iter().collect())
+                    .collect();
+                let fields: Vec<&[&str]> =
+                    fields.iter().map(Vec::as_slice).collect();
+                add(&mut stats, &fields, time.as_deref());
+            }
+            proptest::prop_assert_eq!(
+                show(&stats.finish(b"0").rows),
+                oracle(3, &events, "0")
+            );
+        }
+    }
+
+    #[test]
+    fn a_row_gives_back_its_values_empty_and_binary_ones_too() {
+        let values: [&[u8]; 4] = [b"", b"\0\x01\0\0\0", b"a", b""];
+        let row = Row::new(&values, 2, b"1", b"");
+        let back: Vec<&[u8]> = row.values().collect();
+        assert_eq!(back, values);
+        // A null filled in a key reads as the fill.
+        let mut key = Vec::new();
+        push_key_part(&mut key, None);
+        push_key_part(&mut key, Some(b"x"));
+        push_key_part(&mut key, None);
+        let filled = filled_key(&key, b"0");
+        let parts: Vec<Option<&[u8]>> = KeyParts(&filled).collect();
+        assert_eq!(parts, vec![Some(&b"0"[..]), Some(b"x"), Some(b"0")]);
     }
 
     #[test]
