@@ -97,6 +97,9 @@ pub struct Plan {
     pub seed: u64,
     /// Shortest script block text, bytes.
     pub text_min: usize,
+    /// The command's arguments in the getinfo request (`name=value`),
+    /// none by default: the default hunt.
+    pub args: Vec<String>,
     /// Longest script block text, bytes (about: a matching text may exceed
     /// it by less than one line).
     pub text_max: usize,
@@ -111,13 +114,17 @@ impl Default for Plan {
             seed: 1,
             text_min: 30,
             text_max: 20_000,
+            args: Vec::new(),
         }
     }
 }
 
 /// The usage text of `gen`.
 pub const HELP: &str = "\
-scriptblockhunt gen [OPTIONS] > STREAM
+scriptblockhunt gen [OPTIONS] [NAME=VALUE ...] > STREAM
+  NAME=VALUE         an argument of the command in the getinfo request
+                     (default none: the default hunt), e.g. hunts=all; the
+                     columns stay those of the default search
   --size N[K|M|G]    stop at the first chunk end past N bytes (K, M, G are
                      powers of 1000; Ki, Mi, Gi of 1024; default 100M)
   --events N         exactly N events instead of a size
@@ -164,6 +171,10 @@ fn parse(argv: &[String]) -> Result<(Plan, Option<String>)> {
     let mut output = None;
     let mut args = argv.iter();
     while let Some(flag) = args.next() {
+        if !flag.starts_with('-') && flag.contains('=') {
+            plan.args.push(flag.clone());
+            continue;
+        }
         let value = args.next().ok_or_else(|| {
             Error::usage(format!("gen: {flag} needs a value"))
         })?;
@@ -217,6 +228,8 @@ fn parse(argv: &[String]) -> Result<(Plan, Option<String>)> {
             }
         }
     }
+    // The arguments must be ones the command accepts.
+    Search::new(&Options::parse(&plan.args)?)?;
     if plan.text_max < plan.text_min {
         return Err(Error::usage(format!(
             "gen: --text-max {} is below --text-min {}",
@@ -274,7 +287,7 @@ fn write_keeping<W: Write>(
     let mut generator = Generator::new(plan, &names);
     let mut summary = Summary::default();
 
-    let metadata = getinfo();
+    let metadata = getinfo(&plan.args);
     summary.bytes += put_header(&mut out, metadata.len(), 0)?;
     out.write_all(&metadata)?;
     summary.bytes += metadata.len() as u64;
@@ -401,15 +414,16 @@ fn put_header<W: Write>(out: &mut W, m: usize, b: usize) -> io::Result<u64> {
     Ok(header.len() as u64)
 }
 
-/// The getinfo request: default options, a dummy session key.
-fn getinfo() -> Vec<u8> {
+/// The getinfo request: the command's arguments `args`, a dummy session
+/// key.
+fn getinfo(args: &[String]) -> Vec<u8> {
     let value = json!({
         "action": "getinfo",
         "preview": false,
         "streaming_command_will_restart": false,
         "searchinfo": {
-            "args": [],
-            "raw_args": [],
+            "args": args,
+            "raw_args": args,
             "dispatch_dir": "",
             "sid": "gen",
             "app": "scriptblockhunt",
@@ -911,6 +925,7 @@ mod tests {
             seed: 42,
             text_min: 10,
             text_max: 3000,
+            args: Vec::new(),
         }
     }
 
@@ -1028,6 +1043,23 @@ mod tests {
         // 15% of the 1,400 others, plus the groups with a Path (group 0
         // and some of the 6 others) among the 600 matching events.
         assert!(paths > 200 && paths < 500, "{paths}");
+    }
+
+    #[test]
+    fn arguments_go_into_the_getinfo_request() {
+        let argv: Vec<String> = ["--events", "400", "hunts=all"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (p, _) = parse(&argv).unwrap();
+        assert_eq!(p.args, vec!["hunts=all".to_string()]);
+        let (bytes, _) = generate(&p);
+        let replayed = stream::replay(&bytes[..], None).unwrap();
+        replayed.result.unwrap();
+        let rows = crate::records::all_rows(&replayed.body).unwrap();
+        assert_eq!(rows[0][0], b"hunt");
+        let bad: Vec<String> = vec!["hunts=nosuchhunt".to_string()];
+        assert!(parse(&bad).is_err());
     }
 
     #[test]
