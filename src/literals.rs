@@ -642,12 +642,84 @@ fn has_avx2() -> bool {
     }
 }
 
+/// Words and cmdlet names found in most PowerShell scripts, lower case:
+/// an n-gram inside one of them is a poor stand-in for a literal, as the
+/// scan would stop on it all the time (`port` of `-LocalPort` is in
+/// `Import-Module`, `t-object` of `Get-ObjectAcl` in `Select-Object`).
+const COMMON: [&[u8]; 64] = [
+    b"select-object",
+    b"where-object",
+    b"foreach-object",
+    b"sort-object",
+    b"measure-object",
+    b"group-object",
+    b"new-object",
+    b"get-childitem",
+    b"get-item",
+    b"new-item",
+    b"remove-item",
+    b"copy-item",
+    b"move-item",
+    b"get-itemproperty",
+    b"set-itemproperty",
+    b"test-path",
+    b"join-path",
+    b"get-content",
+    b"set-content",
+    b"out-file",
+    b"out-null",
+    b"out-string",
+    b"write-host",
+    b"write-output",
+    b"write-verbose",
+    b"write-warning",
+    b"write-error",
+    b"get-process",
+    b"start-process",
+    b"get-service",
+    b"start-sleep",
+    b"get-date",
+    b"invoke-webrequest",
+    b"invoke-restmethod",
+    b"invoke-command",
+    b"import-module",
+    b"export-csv",
+    b"import-csv",
+    b"convertto-json",
+    b"convertfrom-json",
+    b"format-table",
+    b"get-member",
+    b"set-location",
+    b"-erroraction silentlycontinue",
+    b"-recurse -force",
+    b"$env:computername",
+    b"$env:username",
+    b"[system.io.path]::",
+    b"[system.collections.",
+    b"[system.text.encoding]::",
+    b"[string]",
+    b"function",
+    b"foreach",
+    b"return $result",
+    b"$false",
+    b"$true",
+    b"$null",
+    b"parameter",
+    b"configuration",
+    b"information",
+    b"connection",
+    b"property",
+    b"report",
+    b"support",
+];
+
 /// The offset `k0` of the `stride` n-grams that stand for `literal`
 /// (lower case, at least `stride + n - 1` bytes): the window whose
 /// n-grams are the least shared with the table's other literals (`shared`
 /// counts the literals holding each: `get-` or `obje`, common to many
-/// cmdlet names, are as common in script text), then of the rarest bytes,
-/// so that the scan stops on it as seldom as possible.
+/// cmdlet names, are as common in script text) and with the fewest in
+/// [`COMMON`] words, then of the rarest bytes, so that the scan stops on
+/// it as seldom as possible.
 fn window(
     literal: &[u8],
     stride: usize,
@@ -659,9 +731,13 @@ fn window(
             .map(|at| {
                 let gram = word(&literal[at..at + n]) & keep(n);
                 let others = shared.get(&gram).map_or(0, |c| c - 1);
-                let bytes: u32 =
-                    literal[at..at + n].iter().map(|&b| commonness(b)).sum();
-                u64::from(others) * 1000 + u64::from(bytes)
+                let text = &literal[at..at + n];
+                let words = COMMON
+                    .iter()
+                    .filter(|w| w.windows(n).any(|g| g == text))
+                    .count() as u64;
+                let bytes: u32 = text.iter().map(|&b| commonness(b)).sum();
+                (words + u64::from(others)) * 1000 + u64::from(bytes)
             })
             .sum()
     };
