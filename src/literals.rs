@@ -1,33 +1,36 @@
 //! Which of many literals occur in a text, ASCII case ignored.
 //!
-//! The ESCU hunts need to know, for every script block, which of a few
-//! hundred literals it contains. An Aho-Corasick automaton answers that in
+//! The ESCU hunts need to know, for every script block, which of some 170
+//! gate literals it contains. An Aho-Corasick automaton answers that in
 //! one pass, but it looks at every byte through a table far larger than
 //! the processor's first cache, some 380 MB/s here, ten times slower than
-//! the two-byte finder of [`Finder`] for one literal. This set looks at
-//! far fewer bytes.
+//! the two-byte finder of [`Finder`] for one literal. This set looks at a
+//! quarter of the positions.
 //!
 //! The idea is sampling. Take every `stride`-th position of the text and
-//! the four bytes starting there (a 4-gram). An occurrence of a literal at
-//! least `stride + 3` bytes long spans `stride` consecutive starting
-//! positions whose 4-grams lie inside it, and exactly one of them is a
-//! sampled position. So each literal puts `stride` of its 4-grams (those
-//! at offsets `k0 .. k0 + stride`, the window of its rarest bytes) into a
-//! table, and the scan reads one 4-gram per `stride` bytes: a hash of it
-//! and one bit of a 32 KiB bitmap say whether it can be one of those; only
-//! then is the exact 4-gram looked up and each literal it belongs to
-//! compared in full at the position it implies. Every occurrence is
-//! therefore found (no false negative) and every report is a true match
-//! (no false positive); the bitmap only decides how often the full
-//! comparison runs.
+//! the n bytes starting there (an n-gram). An occurrence of a literal at
+//! least `stride + n - 1` bytes long spans `stride` consecutive starting
+//! positions whose n-grams lie inside it, and exactly one of them is a
+//! sampled position. So each literal puts `stride` of its n-grams (those
+//! at offsets `k0 .. k0 + stride`, a window chosen away from common
+//! PowerShell words) into a table, and the scan reads one n-gram per
+//! `stride` bytes: a hash of it and one bit of a 16 KiB bitmap say whether
+//! it can be one of those; only then is the exact n-gram looked up and
+//! each literal it belongs to compared in full at the position it implies.
+//! Every occurrence is therefore found (no false negative) and every
+//! report is a true match (no false positive); the bitmap only decides how
+//! often the full comparison runs.
 //!
-//! Literals come in classes by length: 11 bytes or more are sampled every 8
-//! bytes, 7 to 10 every 4; shorter ones are few in any hunt and each gets
-//! its own [`Finder`] while they are at most [`FEW`]; past that they are
-//! sampled too (every 2 bytes from 5 bytes, every byte at 4), and only
-//! literals under 4 bytes beyond that bound go to one Aho-Corasick
-//! automaton. Every class scans the text once; the work per text is linear
-//! in its length whatever the literals.
+//! The stride is 4 unless more than [`FEW`] literals are shorter than 7
+//! bytes (then 2, or 1). Literals of at least `stride + 7` bytes use
+//! 8-grams, far rarer in script text than 4-grams; the shorter ones
+//! 4-grams. Literals too short for the stride get their own [`Finder`]
+//! while they are at most [`FEW`], and literals under 4 bytes beyond that
+//! bound go to one Aho-Corasick automaton. With AVX2 eight samples are
+//! hashed at once and their bitmap words gathered; a 4-gram table of at
+//! most [`SMALL`] n-grams is instead tested against two 256-bit filters
+//! held in registers. The work per text is linear in its length whatever
+//! the literals.
 //!
 //! Case folding is `byte | 0x20` on both sides, as in [`Finder`]: bytes
 //! equal ignoring ASCII case are equal after it, and the bytes it confuses
@@ -39,8 +42,8 @@ use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::literal::{commonness, Finder};
 
-/// Short literals searched one by one, at most; more of a length class go
-/// into its sampled table (or, under 4 bytes, the automaton).
+/// Short literals searched one by one, at most; with more, the stride
+/// shrinks (or, under 4 bytes, they go to the automaton).
 pub const FEW: usize = 6;
 
 /// Bits of the hash that indexes a bitmap: 2^17 bits, 16 KiB.
