@@ -139,7 +139,7 @@ fn each_hunt_holds_one_copy_of_a_large_by_value() {
 #[ignore = "known: every hunt's table copies the key; see the comment"]
 fn hunts_share_one_copy_of_a_large_by_value() {
     // TODO: hunts=all over one script block of S bytes holds about 90 x S
-    // (ESCU: 90 hunts match a text with all their literals; 1.5 GB of
+    // (ESCU: 90 hunts match a text with all their literals; 769 MB of
     // RSS for an 8 MB block, docs/breaker.md). The groups of different
     // hunts for the same event have the same BY bytes; keeping them once
     // (a shared arena or reference-counted keys in stats) would bound
