@@ -929,6 +929,106 @@ mod tests {
         }
     }
 
+    #[test]
+    fn every_stride_and_path_finds_literals_at_every_offset_and_length() {
+        // One set per path: stride 4 with both tables (texts of 36 bytes
+        // and more take the AVX2 step), stride 2, stride 1, and stride 1
+        // with the automaton for literals under 4 bytes. Each literal is
+        // put at every offset 0 to 43 of texts of every length up to 80,
+        // upper case and with the first byte's case swapped, in filler
+        // that folds onto literal bytes (`\r` is `-` after | 0x20) or is
+        // not ASCII; the oracle is the obvious search.
+        let sets: Vec<(usize, bool, Vec<Vec<u8>>)> = vec![
+            (
+                4,
+                false,
+                bytes(&[
+                    "Get-NetTcpconnection",
+                    "abcdefghijk",
+                    "bcdefghij",
+                    "xyzzy-q\r",
+                    "ab-\rab-\r",
+                    "q\0wertyu",
+                    "\u{e9}-mixed",
+                ]),
+            ),
+            (
+                2,
+                false,
+                bytes(&[
+                    "abcd",
+                    "bcde",
+                    "cdef",
+                    "defg",
+                    "efgh",
+                    "fghi",
+                    "ghijk",
+                    "\r-\r-x",
+                    "hijkl",
+                    "abcdefghijklmno",
+                ]),
+            ),
+            (
+                1,
+                false,
+                bytes(&[
+                    "abcd",
+                    "bcde",
+                    "cdef",
+                    "defg",
+                    "efgh",
+                    "fghi",
+                    "ghij",
+                    "-\r-\r",
+                    "abcdefgh",
+                    "\u{e9}\u{e9}",
+                ]),
+            ),
+            (
+                1,
+                true,
+                bytes(&[
+                    "abcd", "bcde", "cdef", "defg", "efgh", "fghi", "ghij",
+                    "ab", "b-", "c\r", "x", "\u{e9}", "ghi", "fg", "zz",
+                ]),
+            ),
+        ];
+        let filler = b"..\r-\xc3\xa9\xff\0a";
+        for (stride, automaton, literals) in sets {
+            let set = LiteralSet::new(&literals).unwrap();
+            assert_eq!(set.sampled.as_ref().map(|s| s.stride), Some(stride));
+            assert_eq!(set.automaton.is_some(), automaton);
+            for set in variants(set) {
+                for literal in &literals {
+                    for before in 0..44 {
+                        for len in before + literal.len()..=80 {
+                            let mut text: Vec<u8> = (0..len)
+                                .map(|i| filler[(i * 7 + len) % filler.len()])
+                                .collect();
+                            let mut upper = literal.to_ascii_uppercase();
+                            text[before..before + literal.len()]
+                                .copy_from_slice(&upper);
+                            assert_eq!(
+                                found(&set, &text),
+                                naive(&literals, &text),
+                                "{text:?}"
+                            );
+                            upper[0] ^= 0x20
+                                * u8::from(upper[0].is_ascii_alphabetic());
+                            text[before..before + literal.len()]
+                                .copy_from_slice(&upper);
+                            assert_eq!(
+                                found(&set, &text),
+                                naive(&literals, &text),
+                                "{text:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Literals from a small alphabet, so that texts built from the same
     /// alphabet hit them often, partly and in overlaps.
     fn literal() -> impl Strategy<Value = Vec<u8>> {

@@ -36,6 +36,11 @@ use crate::order::{self, Key};
 /// `limits.conf` `[stats] max_keymap_rows`.
 pub const DEFAULT_MAX_GROUPS: usize = 1_000_000;
 
+/// Key length from which a new group takes the table's key buffer instead
+/// of a copy of it: 64 KiB, past which one more allocation per new group
+/// costs nothing next to the bytes it spares.
+const MOVE_KEY: usize = 64 * 1024;
+
 /// Why the table refused an event or a partial group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Limit {
@@ -305,6 +310,13 @@ impl Stats {
                 *present |= !list.is_empty();
             }
             self.key.clear();
+            // The key's exact size up front: a large key grown by
+            // doubling would keep up to twice its bytes.
+            let size: usize = values
+                .iter()
+                .map(|list| list.first().map_or(1, |r| 5 + r.len()))
+                .sum();
+            self.key.reserve_exact(size);
             for list in values {
                 let value = list.first().map(|r| &arena[r.clone()]);
                 push_key_part(&mut self.key, value);
@@ -387,13 +399,23 @@ impl Stats {
             Entry::Vacant(_) if full => {
                 return Err(Limit::Groups { limit: self.limit });
             }
-            Entry::Vacant(group) => group
-                .insert(Group {
-                    hash,
-                    key: key.into(),
-                    aggregate: Aggregate::default(),
-                })
-                .into_mut(),
+            Entry::Vacant(group) => {
+                // A large key moves into the group with its buffer, so
+                // that the buffer does not keep a second copy (hunts=all
+                // would hold two per hunt); a small one is copied.
+                let key = if key.len() >= MOVE_KEY {
+                    std::mem::take(&mut self.key).into_boxed_slice()
+                } else {
+                    key.into()
+                };
+                group
+                    .insert(Group {
+                        hash,
+                        key,
+                        aggregate: Aggregate::default(),
+                    })
+                    .into_mut()
+            }
         };
         group.aggregate.add(count, min, max);
         self.total = total;
