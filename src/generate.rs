@@ -852,7 +852,9 @@ const MATCHING_LINES: [&str; 5] = [
     "foreach ($x in (Get-NetTCPConnection)) { \"$($x.RemoteAddress),\" }",
 ];
 
-/// Ordinary PowerShell lines, none of which matches; several are near
+/// Ordinary PowerShell lines, none of which matches the default hunt or
+/// any hunt of the catalog (tested), so that `hunts=all` over a generated
+/// stream finds the matching events and nothing else; several are near
 /// misses for the matcher.
 const LINES: [&str; 32] = [
     "$ErrorActionPreference = 'Stop'",
@@ -876,7 +878,7 @@ const LINES: [&str; 32] = [
     "$bytes = [System.Text.Encoding]::UTF8.GetBytes($payload)",
     "[Convert]::ToBase64String($bytes) | Out-File -Encoding ascii $out",
     "Set-StrictMode -Version Latest",
-    "try { Start-Service -Name 'Spooler' } catch { Write-Warning $_ }",
+    "try { Get-Service -Name 'Spooler' } catch { Write-Warning $_ }",
     "$list = New-Object System.Collections.Generic.List[string]",
     "$list.Add(\"item, with comma\") | Out-Null",
     "Get-ChildItem -Path $env:TEMP -Filter *.log -Recurse | Remove-Item",
@@ -1043,6 +1045,26 @@ mod tests {
         // 15% of the 1,400 others, plus the groups with a Path (group 0
         // and some of the 6 others) among the 600 matching events.
         assert!(paths > 200 && paths < 500, "{paths}");
+    }
+
+    #[test]
+    fn ordinary_lines_match_no_catalog_hunt() {
+        let catalog = crate::catalog::Catalog::builtin().unwrap();
+        let hunts = catalog.select("all").unwrap();
+        let conditions: Vec<_> = hunts.iter().map(|h| &h.condition).collect();
+        let mut matcher = crate::matcher::Matcher::new(&conditions).unwrap();
+        let mut texts: Vec<String> =
+            LINES.iter().map(|l| l.to_string()).collect();
+        texts.push(LINES.join("\r\n"));
+        let mut out = Vec::new();
+        for text in &texts {
+            let whole = 0..text.len();
+            let values = std::slice::from_ref(&whole);
+            matcher.decide(text.as_bytes(), values, &mut out);
+            let names: Vec<&str> =
+                out.iter().map(|&h| hunts[h].name.as_str()).collect();
+            assert!(names.is_empty(), "{text:?} matches {names:?}");
+        }
     }
 
     #[test]
