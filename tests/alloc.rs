@@ -64,6 +64,7 @@ fn stream(events: u64) -> Vec<u8> {
         seed: 7,
         text_min: 30,
         text_max: 5_000,
+        args: Vec::new(),
     };
     let mut out = Vec::new();
     generate::write(&plan, &mut out).unwrap();
@@ -123,6 +124,7 @@ fn matching_events_of_known_groups_allocate_nothing() {
         seed: 7,
         text_min: 30,
         text_max: 2_000,
+        args: Vec::new(),
     };
     let mut bytes = Vec::new();
     generate::write(&plan, &mut bytes).unwrap();
