@@ -12,8 +12,8 @@ turns them into:
                                      each condition, which the tests
                                      compare with the Rust parser's
 
-and renders the list of hunts that docs/escu.md carries between the
-markers `<!-- hunts:begin -->` and `<!-- hunts:end -->`.
+and renders the list of hunts that docs/escu.md and README.md carry
+between the markers `<!-- hunts:begin -->` and `<!-- hunts:end -->`.
 
 Usage:
   tools/escu_catalog.py generate CATALOG.md [--check]
@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "hunts" / "escu-4104.tsv"
 NORMALIZED = ROOT / "tests" / "data" / "escu-4104-normalized.tsv"
 DOCS = ROOT / "docs" / "escu.md"
+README = ROOT / "README.md"
 
 COMMIT = "a063ed3249328f39af64d40177da49efe8f10244"
 
@@ -231,12 +232,15 @@ def main(argv):
                     check)
         return 0 if ok else 1
     if args == ["docs"]:
-        text = DOCS.read_text(encoding="utf-8")
-        new, n = re.subn(r"<!-- hunts:begin -->.*?<!-- hunts:end -->",
-                         lambda _: hunt_list(), text, flags=re.S)
-        if n != 1:
-            fail(f"{DOCS}: expected one hunts:begin/end block, found {n}")
-        return 0 if write(DOCS, new, check) else 1
+        ok = True
+        for path in (DOCS, README):
+            text = path.read_text(encoding="utf-8")
+            new, n = re.subn(r"<!-- hunts:begin -->.*?<!-- hunts:end -->",
+                             lambda _: hunt_list(), text, flags=re.S)
+            if n != 1:
+                fail(f"{path}: expected one hunts:begin/end block, found {n}")
+            ok &= write(path, new, check)
+        return 0 if ok else 1
     sys.stderr.write(__doc__)
     return 2
 
