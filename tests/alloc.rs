@@ -1,56 +1,21 @@
 //! Non-matching events cost only the scan of the match field: no heap
 //! allocation per event, whatever the number of events.
 //!
-//! A counting global allocator wraps the system one; the tests count the
-//! allocations a whole protocol conversation makes, and the ones the
-//! per-event loop makes.
+//! The measuring global allocator (tests/measure) counts allocations; the
+//! tests count the allocations a whole protocol conversation makes, and
+//! the ones the per-event loop makes (one test at a time: `SERIAL`).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
+mod measure;
 
+use measure::allocations;
 use scriptblockhunt::generate::{self, Limit, Plan};
 use scriptblockhunt::options::Options;
 use scriptblockhunt::records::Records;
 use scriptblockhunt::search::Search;
 use scriptblockhunt::session;
 
-/// The system allocator, counting allocations and reallocations.
-struct Counting;
-
-/// Allocations and reallocations so far.
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        System.alloc(layout)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-
-    unsafe fn realloc(
-        &self,
-        ptr: *mut u8,
-        layout: Layout,
-        size: usize,
-    ) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        System.realloc(ptr, layout, size)
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made by `f`. The tests of this file run one at a time
-/// (see `serial`), so no other thread allocates meanwhile.
-fn allocations(f: impl FnOnce()) -> u64 {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
-    f();
-    ALLOCATIONS.load(Ordering::SeqCst) - before
-}
+static GLOBAL: measure::Measuring = measure::Measuring;
 
 /// Serialises the tests of this file.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());

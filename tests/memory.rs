@@ -1,61 +1,20 @@
 //! Memory of many hunts over one large event: how many copies of a large
 //! BY value the group tables hold.
 //!
-//! A tracking global allocator wraps the system one and records the most
-//! bytes live at once; the tests offer one event whose `ScriptBlockText`
+//! The measuring global allocator (tests/measure) records the most bytes
+//! live at once; the tests offer one event whose `ScriptBlockText`
 //! (a BY field, as in every ESCU hunt) is 1 MiB and matches every hunt,
 //! and compare the peak with the value's size.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod measure;
 
 use scriptblockhunt::catalog::{Hunt, Plan};
 use scriptblockhunt::condition::Condition;
 use scriptblockhunt::event::{Event, Field};
 use scriptblockhunt::search::Search;
 
-/// The system allocator, tracking live bytes and their peak.
-struct Tracking;
-
-/// Bytes allocated and not yet freed.
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-/// The most bytes live at once since the last `reset_peak`.
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-/// Counts `size` more live bytes and raises the peak.
-fn grow(size: usize) {
-    let now = LIVE.fetch_add(size, Ordering::SeqCst) + size;
-    PEAK.fetch_max(now, Ordering::SeqCst);
-}
-
-unsafe impl GlobalAlloc for Tracking {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grow(layout.size());
-        System.alloc(layout)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
-        System.dealloc(ptr, layout)
-    }
-
-    unsafe fn realloc(
-        &self,
-        ptr: *mut u8,
-        layout: Layout,
-        size: usize,
-    ) -> *mut u8 {
-        // Counted as the new block allocated before the old one is freed,
-        // which is what a moving realloc needs at its peak.
-        grow(size);
-        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
-        System.realloc(ptr, layout, size)
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Tracking = Tracking;
+static GLOBAL: measure::Measuring = measure::Measuring;
 
 /// Serialises the tests of this file, so that no other test allocates
 /// while one measures.
@@ -110,10 +69,7 @@ fn peak_for_one_large_event() -> usize {
     text.resize(MIB, b'x');
     let event = Big(vec![text, b"block-1".to_vec(), b"1600000000".to_vec()]);
 
-    let before = LIVE.load(Ordering::SeqCst);
-    PEAK.store(before, Ordering::SeqCst);
-    assert!(search.offer(&event).unwrap());
-    let peak = PEAK.load(Ordering::SeqCst) - before;
+    let peak = measure::peak_of(|| assert!(search.offer(&event).unwrap()));
     // Every hunt holds the event's group.
     let (results, counters) = search.finish();
     assert_eq!(counters.matched, 1);
