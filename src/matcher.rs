@@ -201,7 +201,7 @@ impl Matcher {
             .map(Iterator::collect)
             .collect();
         let gates = LiteralSet::new(&gate_literals)?;
-        let exhaustive = Exhaustive::new(literals, &owned, &checks)?;
+        let exhaustive = Exhaustive::new(literals, &owned)?;
 
         Ok(Matcher {
             gate_seen: vec![false; gates.len()],
@@ -268,6 +268,7 @@ impl Matcher {
         if self.open_list.len() > EXHAUSTIVE {
             let truth = self.exhaustive.truth(
                 &self.patterns,
+                &self.checks,
                 text,
                 values,
                 &mut self.full_checks,
@@ -381,8 +382,6 @@ struct Exhaustive {
     needs: Vec<u32>,
     /// For each literal, the wildcards that contain it.
     holders: Vec<Vec<usize>>,
-    /// How each wildcard is decided.
-    checks: Vec<Check>,
     /// Wildcards without a literal.
     free: Vec<usize>,
     /// Per literal: seen in the current value.
@@ -405,7 +404,6 @@ impl Exhaustive {
     fn new(
         literals: Vec<Vec<u8>>,
         owned: &[Vec<usize>],
-        checks: &[Check],
     ) -> Result<Exhaustive, String> {
         let mut holders = vec![Vec::new(); literals.len()];
         let mut free = Vec::new();
@@ -438,7 +436,6 @@ impl Exhaustive {
             scanner,
             needs: owned.iter().map(|m| m.len() as u32).collect(),
             holders,
-            checks: checks.to_vec(),
             free,
             seen: vec![false; literals.len()],
             seen_list: Vec::new(),
@@ -449,16 +446,18 @@ impl Exhaustive {
         })
     }
 
-    /// Each wildcard's result on the event (until `reset`).
+    /// Each wildcard's result on the event (until `reset`), given the
+    /// wildcards and how each is decided.
     fn truth(
         &mut self,
         patterns: &[Pattern],
+        checks: &[Check],
         text: &[u8],
         values: &[Range<usize>],
         full_checks: &mut u64,
     ) -> &[bool] {
         for range in values {
-            self.feed(patterns, &text[range.clone()], full_checks);
+            self.feed(patterns, checks, &text[range.clone()], full_checks);
         }
         &self.truth
     }
@@ -474,6 +473,7 @@ impl Exhaustive {
     fn feed(
         &mut self,
         patterns: &[Pattern],
+        checks: &[Check],
         value: &[u8],
         full_checks: &mut u64,
     ) {
@@ -497,7 +497,7 @@ impl Exhaustive {
         for i in 0..self.found_list.len() {
             let p = self.found_list[i];
             if self.found[p] == self.needs[p] && !self.truth[p] {
-                let hit = match self.checks[p] {
+                let hit = match checks[p] {
                     Check::Contains => true,
                     Check::Full => {
                         *full_checks += 1;
